@@ -7,7 +7,7 @@ __all__ = ['SEGMENT_LENGTH', 'SEGMENT_OVERLAP', 'POWER_FLOOR', 'IMAGE_SIZE', 'sp
            'frequency_row', 'generate_spectrogram_data', 'show_spectrogram', 'plot_spectrograms', 'plot_observation',
            'spectrogram_browser']
 
-# %% ../nbs/01_spectrogram.ipynb #4630562d
+# %% ../nbs/01_spectrogram.ipynb #5e3c5928
 from collections.abc import Sequence
 
 import ipywidgets as widgets
@@ -20,12 +20,12 @@ from scipy import signal
 from .data import (BACKGROUND_FREQUENCY, CLASS_NAMES, NUM_SAMPLES, SAMPLE_RATE, example_indices,
                            generate_time_series)
 
-# %% ../nbs/01_spectrogram.ipynb #c8dac2a0
+# %% ../nbs/01_spectrogram.ipynb #adf28d4f
 SEGMENT_LENGTH = 80  # samples per window: 12.5 Hz frequency resolution at 1 kHz
 SEGMENT_OVERLAP = 40  # samples shared by consecutive windows: a 40 ms hop
 POWER_FLOOR = 1e-6  # added to the power spectral density before taking the logarithm
 
-# %% ../nbs/01_spectrogram.ipynb #82a5e1c3
+# %% ../nbs/01_spectrogram.ipynb #7a3ab122
 def _spectrogram(x, sample_rate):
     "Frequencies, times and power of the spectrograms of `x` (..., T), Nyquist row dropped."
     f, t, power = signal.spectrogram(x, fs=sample_rate, window="hann", nperseg=SEGMENT_LENGTH,
@@ -50,10 +50,10 @@ def spectrogram_axes(num_samples:int=NUM_SAMPLES, # samples per series
     f, t, _ = _spectrogram(np.zeros((1, num_samples)), sample_rate)
     return f, t
 
-# %% ../nbs/01_spectrogram.ipynb #704eb536
+# %% ../nbs/01_spectrogram.ipynb #a3abf921
 IMAGE_SIZE = tuple(len(a) for a in spectrogram_axes())  # (H, W) of every spectrogram image
 
-# %% ../nbs/01_spectrogram.ipynb #86485090
+# %% ../nbs/01_spectrogram.ipynb #2e1aaad2
 def frequency_row(frequency:float, # Hz
                   num_samples:int=NUM_SAMPLES, # samples per series
                   sample_rate:float=SAMPLE_RATE, # Hz
@@ -64,7 +64,7 @@ def frequency_row(frequency:float, # Hz
         raise ValueError(f"`frequency` must be between {freqs[0]} and {freqs[-1]} Hz, got {frequency}")
     return int(np.abs(freqs - frequency).argmin())
 
-# %% ../nbs/01_spectrogram.ipynb #3d437051
+# %% ../nbs/01_spectrogram.ipynb #169c24a2
 def generate_spectrogram_data(num_obs_per_class:int=500, # observations of each class
                               class_names:Sequence[str]=CLASS_NAMES, # which classes, in label order
                               *,
@@ -76,7 +76,7 @@ def generate_spectrogram_data(num_obs_per_class:int=500, # observations of each 
     x, labels = generate_time_series(num_obs_per_class, class_names, seed=seed, background=background, noise=noise)
     return x, spectrogram_images(x), labels
 
-# %% ../nbs/01_spectrogram.ipynb #4854d9d1
+# %% ../nbs/01_spectrogram.ipynb #f32d7b29
 def show_spectrogram(ax:plt.Axes, # where to draw
                      image:np.ndarray, # one image, (1, H, W) or (H, W)
                      *,
@@ -94,7 +94,7 @@ def show_spectrogram(ax:plt.Axes, # where to draw
     ax.set_ylabel("Frequency (Hz)")
     return im
 
-# %% ../nbs/01_spectrogram.ipynb #a2b568b7
+# %% ../nbs/01_spectrogram.ipynb #135c614a
 def plot_spectrograms(images:np.ndarray, # spectrogram images (N, 1, H, W)
                       labels:np.ndarray, # integer class label of each image
                       class_names:Sequence[str]=CLASS_NAMES, # names for the labels
@@ -114,7 +114,7 @@ def plot_spectrograms(images:np.ndarray, # spectrogram images (N, 1, H, W)
     fig.tight_layout()
     return fig
 
-# %% ../nbs/01_spectrogram.ipynb #116c3d9f
+# %% ../nbs/01_spectrogram.ipynb #90fc38c5
 def plot_observation(x:np.ndarray, # one series, shape (T,)
                      image:np.ndarray, # its spectrogram image, (1, H, W) or (H, W)
                      title:str="", # shown above the figure
@@ -132,7 +132,7 @@ def plot_observation(x:np.ndarray, # one series, shape (T,)
     fig.tight_layout()
     return fig
 
-# %% ../nbs/01_spectrogram.ipynb #a18b37fc
+# %% ../nbs/01_spectrogram.ipynb #4da9f7ad
 def spectrogram_browser(x:np.ndarray, # series, shape (N, T)
                         images:np.ndarray, # their spectrogram images (N, 1, H, W)
                         labels:np.ndarray, # integer class label of each observation
@@ -148,8 +148,10 @@ def spectrogram_browser(x:np.ndarray, # series, shape (N, T)
         plt.show()
         return int(idx)
 
-    return widgets.interactive(
+    browser = widgets.interactive(
         show,
         class_name=widgets.Dropdown(options=list(class_names), description="Class"),
         observation=widgets.IntSlider(0, 0, max(map(len, members.values())) - 1, description="Observation"),
     )
+    browser.add_class("specx-spectrogram-browser")  # lets a browser test find it on the page
+    return browser

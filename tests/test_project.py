@@ -1,0 +1,106 @@
+"Checks on the project as a whole: notebooks, module, docs site files and README agree."
+import configparser
+import importlib
+import inspect
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from conftest import ROOT
+
+NOTEBOOKS = sorted(p for p in (ROOT / "nbs").glob("*.ipynb"))
+CHAPTERS = [p for p in NOTEBOOKS if p.name != "index.ipynb"]
+SETTINGS = configparser.ConfigParser(delimiters=["="])
+SETTINGS.read(ROOT / "settings.ini")
+CFG = SETTINGS["DEFAULT"]
+
+
+def exported_modules():
+    "The modules that notebooks export, by name."
+    names = []
+    for nb in CHAPTERS:
+        m = re.search(r"#\|\s*default_exp\s+(\S+)", nb.read_text())
+        if m: names.append(f"specx_nb.{m.group(1)}")
+    return names
+
+
+def test_module_in_step_with_notebooks(tmp_path):
+    "Exporting the notebooks again reproduces the committed module exactly."
+    for name in ["nbs", "specx_nb", "settings.ini", "setup.py", "pyproject.toml", "README.md"]:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / name)
+    subprocess.run(["nbdev_export"], cwd=tmp_path, check=True)
+    for py in sorted((ROOT / "specx_nb").glob("*.py")):
+        assert (tmp_path / "specx_nb" / py.name).read_text() == py.read_text(), f"{py.name} differs from its notebook"
+    assert sorted(p.name for p in (tmp_path / "specx_nb").glob("*.py")) == \
+        sorted(p.name for p in (ROOT / "specx_nb").glob("*.py"))
+
+
+def test_sidebar_lists_every_notebook():
+    sidebar = yaml.safe_load((ROOT / "nbs" / "sidebar.yml").read_text())
+    listed = set(sidebar["website"]["sidebar"]["contents"])
+    assert listed == {p.name for p in NOTEBOOKS}
+
+
+def test_site_settings_agree():
+    nbdev_yml = yaml.safe_load((ROOT / "nbs" / "nbdev.yml").read_text())["website"]
+    assert nbdev_yml["title"] == CFG["title"]
+    assert nbdev_yml["repo-url"] == CFG["git_url"]
+    assert nbdev_yml["description"] == CFG["description"]
+    assert nbdev_yml["site-url"] == CFG["doc_host"] + CFG["doc_baseurl"]
+    assert (ROOT / "nbs" / "_quarto.yml").resolve() == (ROOT / "_quarto.yml").resolve()
+
+
+def readme_commands():
+    "The shell lines of the README's fenced `sh` blocks."
+    blocks = re.findall(r"```(?:sh|bash)\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    return [line for block in blocks for line in block.strip().splitlines()]
+
+
+def test_readme_gives_two_commands_and_ci_runs_the_test_one():
+    commands = readme_commands()
+    assert len(commands) == 2, commands
+    assert all(c.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install -e ") for c in commands)
+    test_command = next(c for c in commands if "pytest tests" in c)
+    assert "nbdev_test" in test_command
+    assert 'readme_command "pytest tests"' in (ROOT / ".ci" / "run").read_text()
+
+
+def outputs(nb_path):
+    "(cell source, outputs) of every code cell of a stored notebook."
+    nb = json.loads(nb_path.read_text())
+    return [("".join(c["source"]), c.get("outputs", [])) for c in nb["cells"] if c["cell_type"] == "code"]
+
+
+@pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
+def test_stored_outputs_are_fit_to_read(nb_path):
+    "No error, warning or machine-specific path in any output; every plotting cell shows its figure."
+    for source, outs in outputs(nb_path):
+        for out in outs:
+            assert out["output_type"] != "error", f"error output under:\n{source}"
+            text = "".join(out.get("text", "")) + "".join(out.get("data", {}).get("text/plain", ""))
+            assert not (out.get("name") == "stderr" and "Warning" in text), f"warning under:\n{source}\n{text}"
+            assert not re.search(r"/(work|root|home|tmp)/", text), f"machine path under:\n{source}\n{text}"
+        if re.match(r"^(fig\w* = |_ = )?plot_\w+\(", source.strip()) and "#| eval: false" not in source:
+            assert any("image/png" in o.get("data", {}) for o in outs), f"no figure stored under:\n{source}"
+
+
+@pytest.mark.parametrize("module_name", exported_modules())
+def test_public_functions_documented_and_shown(module_name):
+    "Every public function has a docstring, docments for each parameter and its return, and a `show_doc` cell."
+    from fastcore.docments import docments
+    module = importlib.import_module(module_name)
+    sources = "".join(src for nb in CHAPTERS for src, _ in outputs(nb))
+    for name in module.__all__:
+        obj = getattr(module, name)
+        if not inspect.isfunction(obj): continue
+        assert inspect.getdoc(obj), f"{module_name}.{name} has no docstring"
+        missing = [k for k, v in docments(obj, full=True).items() if k != "return" and v["docment"] is None
+                   and inspect.signature(obj).parameters[k].kind not in (inspect.Parameter.VAR_POSITIONAL,)]
+        assert not missing, f"{module_name}.{name} lacks docments for {missing}"
+        assert docments(obj, full=True)["return"]["docment"], f"{module_name}.{name} lacks a return docment"
+        assert f"show_doc({name})" in sources, f"no show_doc({name}) in the chapters"
