@@ -5,14 +5,14 @@
 # %% auto #0
 __all__ = ['DEFAULT_TRAIN_FRACTION', 'HISTORY_KEYS', 'SMOOTHING_WINDOW', 'CHECKPOINT_FORMAT', 'DEFAULT_RECIPE',
            'SpectrogramDataset', 'default_dataset', 'minibatch_predict', 'scores_to_label', 'train_network',
-           'plot_training_progress', 'classification_metrics', 'plot_confusion', 'save_model', 'load_model',
-           'train_default_network', 'default_cache_dir', 'trained_network']
+           'plot_training_progress', 'classification_metrics', 'plot_confusion', 'write_atomically', 'save_model',
+           'load_model', 'train_default_network', 'default_cache_dir', 'trained_network']
 
-# %% ../nbs/03_train.ipynb #e47515e7
+# %% ../nbs/03_train.ipynb #08b956a5
 import hashlib
+import io
 import json
 import os
-import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -36,7 +36,7 @@ from .data import CLASS_NAMES, _check_count, split_labels
 from .model import architecture_of, spectrogram_cnn
 from .spectrogram import IMAGE_SIZE, generate_spectrogram_data
 
-# %% ../nbs/03_train.ipynb #9c2ae34b
+# %% ../nbs/03_train.ipynb #91b66339
 DEFAULT_TRAIN_FRACTION = 0.8  # share of each class used for training, as in the original example
 
 class SpectrogramDataset(NamedTuple):
@@ -59,9 +59,10 @@ def default_dataset(num_obs_per_class:int=500, # observations of each class
                                                        noise=noise)
     return SpectrogramDataset(series, images, labels, *split_labels(labels, train_fraction, seed=seed))
 
-# %% ../nbs/03_train.ipynb #d7801abc
+# %% ../nbs/03_train.ipynb #df43485d
 def _as_images(x, input_size, name):
     "`x` as a float32 tensor of images (N, 1, H, W) of the network's size `input_size`."
+    if isinstance(x, np.ndarray) and not x.flags.writeable: x = np.array(x)  # torch warns on read-only memory
     try: x = torch.as_tensor(x, dtype=torch.float32)
     except (TypeError, ValueError, RuntimeError) as e:
         raise TypeError(f"`{name}` must be an array of images, got {type(x).__name__}") from e
@@ -87,7 +88,7 @@ def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"`seed` must be an integer, got {seed!r}")
 
-# %% ../nbs/03_train.ipynb #d3ac1ae6
+# %% ../nbs/03_train.ipynb #1b9b9225
 @contextmanager
 def _torch_threads(num_threads):
     "Let torch use `num_threads` CPU threads inside the block (None: leave torch's setting alone)."
@@ -140,11 +141,11 @@ def scores_to_label(scores:np.ndarray, # classification scores (N, num_classes)
                          f"got {scores.shape}")
     return np.asarray(class_names, dtype=str)[scores.argmax(axis=1)]
 
-# %% ../nbs/03_train.ipynb #dcc58ad2
+# %% ../nbs/03_train.ipynb #ae97e0d9
 HISTORY_KEYS = ("iteration_train_loss", "iteration_train_accuracy", "epoch_train_loss", "epoch_train_accuracy",
                 "epoch_val_loss", "epoch_val_accuracy", "epoch_iteration", "epoch_seconds")  # the keys of a history
 
-# %% ../nbs/03_train.ipynb #07b787c2
+# %% ../nbs/03_train.ipynb #5bcc906b
 def _train_epoch(model, optimizer, x, y, batch_size, generator, device):
     "One pass over the shuffled training set, yielding the loss and accuracy of every mini-batch."
     model.train()
@@ -162,7 +163,7 @@ def _evaluate(model, x, y, batch_size, device):
     logits = _logits(model, x, batch_size, device)
     return F.cross_entropy(logits, y).item(), (logits.argmax(dim=1) == y).float().mean().item()
 
-# %% ../nbs/03_train.ipynb #7723a356
+# %% ../nbs/03_train.ipynb #98d1231c
 def _in_notebook():
     "Whether the code runs in a Jupyter kernel, where a displayed figure can be replaced."
     return hasattr(get_ipython(), "kernel")
@@ -175,7 +176,7 @@ def _show_progress(history, handle=None):
     plt.close(fig)  # it has been displayed; closing keeps the notebook from showing it once more
     return handle
 
-# %% ../nbs/03_train.ipynb #5410f51f
+# %% ../nbs/03_train.ipynb #6d4bd939
 def _check_positive(value, name):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
         raise ValueError(f"`{name}` must be a positive number, got {value!r}")
@@ -233,7 +234,7 @@ def train_network(model:nn.Module, # a network built by `spectrogram_cnn`; train
             if live_figure: handle = _show_progress(history, handle)
     return model.eval(), history
 
-# %% ../nbs/03_train.ipynb #9b6a699a
+# %% ../nbs/03_train.ipynb #b14f0e1f
 SMOOTHING_WINDOW = 10  # iterations in the moving average of the training curves
 
 def plot_training_progress(history:dict, # a history from `train_network`
@@ -259,7 +260,7 @@ def plot_training_progress(history:dict, # a history from `train_network`
     fig.tight_layout()
     return fig
 
-# %% ../nbs/03_train.ipynb #83dd0a99
+# %% ../nbs/03_train.ipynb #3938f1d7
 def _label_indices(labels, class_names, name):
     "Class indices of `labels`, given as indices or as names from `class_names`."
     labels = np.asarray(labels)
@@ -296,7 +297,7 @@ def classification_metrics(true_labels:np.ndarray, # the true class of every obs
             "per_class_precision": dict(zip(class_names, _ratios(correct, matrix.sum(axis=0)))),
             "confusion_matrix": matrix.tolist()}
 
-# %% ../nbs/03_train.ipynb #23b9a22d
+# %% ../nbs/03_train.ipynb #86a27344
 def _summary_cells(ax, values, vertical):
     "Draw a row or column of percentages, shaded by value; None shows as a dash."
     shares = np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -341,20 +342,23 @@ def plot_confusion(true_labels:np.ndarray, # the true class of every observation
     fig.suptitle(f"{title}{': ' if title else ''}accuracy {metrics['accuracy']:.1%} of {matrix.sum()}")
     return fig
 
-# %% ../nbs/03_train.ipynb #b86b6cbb
+# %% ../nbs/03_train.ipynb #ad4e5bdb
 CHECKPOINT_FORMAT = "specx_nb.checkpoint/1"  # tag of the files written by `save_model`
 
-def _write_atomically(payload, path):
-    "`torch.save` `payload` to `path` through a temporary file in the same folder."
+def write_atomically(path:str|Path, # the file to write; its folder is created if needed
+                     data:bytes|str, # the whole content; text is written as UTF-8
+                    )->Path: # `path`
+    "Write `data` to `path` so that the file is either complete or absent, never half-written."
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
-        with os.fdopen(handle, "wb") as file: torch.save(payload, file)
-        os.chmod(temporary, 0o644)
+        with open(temporary, "xb") as file: file.write(data.encode() if isinstance(data, str) else data)
         os.replace(temporary, path)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        temporary.unlink(missing_ok=True)
         raise
+    return path
 
 def save_model(model:nn.Module, # a network built by `spectrogram_cnn`
                path:str|Path, # the file to write; its folder is created if needed
@@ -366,12 +370,11 @@ def save_model(model:nn.Module, # a network built by `spectrogram_cnn`
     try: json.dumps(extra)
     except (TypeError, ValueError) as e: raise TypeError(f"`extra` must be JSON-serialisable: {e}") from e
     state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
-    path = Path(path)
-    _write_atomically({"format": CHECKPOINT_FORMAT, "architecture": architecture, "state_dict": state,
-                       "extra": extra}, path)
-    return path
+    buffer = io.BytesIO()
+    torch.save({"format": CHECKPOINT_FORMAT, "architecture": architecture, "state_dict": state, "extra": extra}, buffer)
+    return write_atomically(path, buffer.getvalue())
 
-# %% ../nbs/03_train.ipynb #acb1548d
+# %% ../nbs/03_train.ipynb #f0442640
 def _read_checkpoint(path):
     "The network (in evaluation mode, on the CPU) and the extra values stored in a file from `save_model`."
     path = Path(path)
@@ -393,7 +396,7 @@ def load_model(path:str|Path, # a file written by `save_model`
     "Load a network saved with `save_model`."
     return _read_checkpoint(path)[0]
 
-# %% ../nbs/03_train.ipynb #30265df1
+# %% ../nbs/03_train.ipynb #77fac243
 DEFAULT_RECIPE = dict(
     epochs=8,  # passes over the 1600 training images
     batch_size=32,  # images per SGD step: 50 steps per epoch
@@ -416,13 +419,13 @@ def train_default_network(seed:int=0, # seeds the data, the split, the initial w
                          data.images[data.val_idx], data.labels[data.val_idx], **DEFAULT_RECIPE, seed=seed,
                          progress=progress)
 
-# %% ../nbs/03_train.ipynb #eb54bf97
+# %% ../nbs/03_train.ipynb #5fa61d2c
 def default_cache_dir()->Path: # where `trained_network` keeps its files
     "The folder of the trained-network cache."
     if os.environ.get("SPECX_NB_CACHE"): return Path(os.environ["SPECX_NB_CACHE"]).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "specx_nb"
 
-# %% ../nbs/03_train.ipynb #3b4c9d83
+# %% ../nbs/03_train.ipynb #68c6cdd1
 _RESULT_MODULES = ("data", "spectrogram", "model", "train")  # modules whose code determines the trained weights
 
 def _source_digest():
@@ -441,7 +444,7 @@ def _cache_key(settings):
                   torch=torch.__version__, specx_nb=specx_nb.__version__, source=_source_digest())
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
-# %% ../nbs/03_train.ipynb #9faeee12
+# %% ../nbs/03_train.ipynb #9b94eec4
 def trained_network(seed:int=0, # seeds the data, the split, the initial weights and the training
                     *,
                     num_obs_per_class:int=500, # observations of each class

@@ -102,7 +102,8 @@ def test_slider_changes_the_figure(lab, browser, notebook, css_class):
     if not (ROOT / "nbs" / notebook).exists(): pytest.fail(f"{notebook} is missing")
     url, token = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}/lab/tree/{notebook}?token={token}")
+    # a workspace of its own, reset, so that only this notebook is open and every locator below finds its cells
+    page.goto(f"{url}/lab/workspaces/{notebook.split('.')[0]}/tree/{notebook}?reset&token={token}")
     page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
     page.get_by_role("menuitem", name="Run", exact=True).click()

@@ -5,7 +5,9 @@ Markdown, with the figures saved beside it in `README_files/`. `--check` changes
 its figures are stale.
 """
 import argparse
+import json
 import pathlib
+import re
 import sys
 
 import nbformat
@@ -29,12 +31,13 @@ def render(index=ROOT / "nbs" / "index.ipynb"):
     "The README text and its figures {file name: bytes} rendered from `index`."
     processor = NBProcessor(index, procs=[clean_magics, hide_, rm_header_dash, strip_ansi, _echo_off])
     processor.process()
-    nb = nbformat.from_dict(nb2dict(processor.nb))
+    nb = nbformat.reads(json.dumps(nb2dict(processor.nb)), as_version=4)  # joins multi-line sources
     config = Config()
     config.TagRemovePreprocessor.remove_input_tags = {"remove_input"}
     config.TagRemovePreprocessor.enabled = True
     body, resources = MarkdownExporter(config=config).from_notebook_node(
         nb, resources={"output_files_dir": FIGURES})
+    body = re.sub(r"\]\((\w+\.ipynb)\)", r"](nbs/\1)", body)  # chapter links, relative to the repository root
     return body.strip() + "\n", {pathlib.Path(k).name: v for k, v in resources.get("outputs", {}).items()}
 
 

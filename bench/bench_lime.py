@@ -1,0 +1,379 @@
+"""Time LIME on the trained network: `image_lime` against its floor (one plain forward pass) and against `lime` and Captum.
+
+Run: `pip install -e ".[bench]"` once (it adds lime and captum), then `python bench/bench_lime.py`. It takes a few
+minutes and prints markdown tables (the ones in bench/README.md) and a list of goals met or missed; `--json PATH`
+also writes every number. All rows use the same trained network, validation image, 40-by-6 grid and 4096 samples.
+
+Timings on a shared machine are noisy, so the cases are run in rounds: every round runs every case once, in a
+rotated order, and a case's ratio to the floor is the median over rounds of its time divided by the floor's time in
+the same round. Everything runs on `--threads` torch and BLAS threads (default 1, the same for every row).
+"""
+import argparse
+import contextlib
+import datetime
+import functools
+import importlib.metadata
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import Ridge
+from sklearn.tree import DecisionTreeRegressor
+from threadpoolctl import threadpool_limits
+
+from specx_nb.lime import (FAST_PATH, _NormalEquations, _surrogate_importance, grid_segmentation, image_lime,
+                           inference_network, lime_kernel_weights, masked_scores)
+from specx_nb.train import default_dataset, trained_network
+
+NUM_SAMPLES = 4096
+FLOOR_BATCH = 128
+BATCH_SIZES = (64, 128, 256, 512, 1024)  # image_lime's batch sizes tried
+LIME_BATCH_SIZES = (10, 128, 1024)  # lime's default is 10
+CAPTUM_PERTURBATIONS = (1, 16, 128, 512, 4096)  # Captum's default is 1
+REWRITES = ("fold_batchnorm", "fast_max_pool", "relu_after_pool", "channels_last")  # in the order they are added
+
+
+def machine():
+    "The machine and the library versions."
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
+                 platform.processor())
+    versions = {name: importlib.metadata.version(name)
+                for name in ("torch", "numpy", "scikit-learn", "lime", "captum")}
+    return dict(cpu=model, cores=os.cpu_count(), python=platform.python_version(), **versions,
+                date=datetime.date.today().isoformat())
+
+
+class Setup:
+    "The shared inputs: the trained network, one validation image, the grid, masks, their weights and scores."
+    def __init__(self):
+        self.net = trained_network()[0].eval()
+        data = default_dataset()
+        self.val_images, self.val_labels = data.images[data.val_idx], data.labels[data.val_idx]
+        self.image, self.label = self.val_images[0, 0], int(self.val_labels[0])
+        self.grid = grid_segmentation(self.image.shape)
+        self.built_images = torch.from_numpy(np.resize(self.val_images, (NUM_SAMPLES, 1, *self.image.shape)).copy())
+        self.masks = np.random.default_rng(0).integers(0, 2, (NUM_SAMPLES, self.grid.max() + 1), dtype=bool)
+        self.weights = lime_kernel_weights(self.masks)
+
+    @functools.cached_property
+    def scores(self):
+        "The scores of all four classes for the masks: computed when first needed, which runs the network."
+        return masked_scores(self.net, self.image, self.grid, self.masks, range(4))
+
+    def explain(self, **kwargs):
+        "image_lime of the image's own class on the grid with 4096 samples; `kwargs` override the rest."
+        args = dict(channel=self.label, segmentation=self.grid, num_samples=NUM_SAMPLES, seed=0) | kwargs
+        return lambda: image_lime(self.net, self.image, **args)
+
+    def forward(self, model, batch_size=FLOOR_BATCH, grad_mode=torch.no_grad):
+        "One plain pass of `model` over the 4096 already-built images."
+        def run():
+            with grad_mode():
+                for chunk in self.built_images.split(batch_size): model(chunk)
+        return run
+
+
+def _ridge_coefficients(masks, scores, weights):
+    "image_lime's linear surrogate: ridge regression by its normal equations, one solve for every column of `scores`."
+    return _NormalEquations(masks.shape[1], scores.shape[1]).add(masks, scores, weights).solve()
+
+
+def fast_copy(net, *rewrites):
+    "The fast copy of `net` with only `rewrites` switched on."
+    saved = dict(FAST_PATH)
+    FAST_PATH.update({name: name in rewrites for name in REWRITES})
+    try: return inference_network(net)
+    finally: FAST_PATH.update(saved)
+
+
+def lime_package(setup, batch_size):
+    "lime's LimeImageExplainer on the same work: grid segmentation, hide_color = image mean, 4096 samples."
+    from lime.lime_image import LimeImageExplainer
+    rgb = np.repeat(setup.image[..., None], 3, axis=2)
+    def classifier_fn(images):  # lime hands over RGB-like (N, H, W, 3) images; the network reads one channel
+        x = torch.from_numpy(np.ascontiguousarray(images[..., 0], dtype=np.float32))[:, None]
+        with torch.no_grad(): return torch.softmax(setup.net(x), dim=1).numpy()
+    def run():
+        explainer = LimeImageExplainer(random_state=0)
+        with contextlib.redirect_stderr(io.StringIO()):  # its progress bar
+            return explainer.explain_instance(rgb, classifier_fn, labels=(setup.label,), top_labels=None,
+                                              hide_color=float(setup.image.mean()), num_samples=NUM_SAMPLES,
+                                              batch_size=batch_size, segmentation_fn=lambda _: setup.grid,
+                                              random_seed=0)
+    return run
+
+
+def captum_lime(setup, perturbations_per_eval):
+    "Captum's Lime with a ridge surrogate (alpha=1, as image_lime's), the same feature mask, baseline and samples."
+    from captum._utils.models.linear_model import SkLearnRidge
+    from captum.attr import Lime
+    x = torch.from_numpy(setup.image)[None, None]
+    mask = torch.from_numpy(setup.grid)[None, None]
+    def run():
+        return Lime(setup.net, interpretable_model=SkLearnRidge(alpha=1.0)).attribute(
+            x, baselines=float(setup.image.mean()), target=setup.label, feature_mask=mask, n_samples=NUM_SAMPLES,
+            perturbations_per_eval=perturbations_per_eval)
+    return run
+
+
+def in_rounds(cases, repeats):
+    "Per case, its times over `repeats` rounds; each round runs every case once, in a rotated order."
+    names = list(cases)
+    for name in names: cases[name]()  # warm-up
+    times = {name: [] for name in names}
+    for r in range(repeats):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            start = time.perf_counter()
+            cases[name]()
+            times[name].append(time.perf_counter() - start)
+        print(f"  round {r + 1}/{repeats} done", file=sys.stderr)
+    return times
+
+
+def timing_cases(setup, compiled):
+    "Every timed case, by name; 'floor' is one plain forward pass."
+    net, explain = setup.net, setup.explain
+    cases = {"floor": setup.forward(net)}
+    for i, name in enumerate(REWRITES):
+        cases[f"forward, + {name}"] = setup.forward(fast_copy(net, *REWRITES[:i + 1]))
+    full = fast_copy(net, *REWRITES)
+    cases["forward, fast copy, inference_mode"] = setup.forward(full, grad_mode=torch.inference_mode)
+    if compiled is not None: cases["forward, torch.compile(fast copy)"] = setup.forward(compiled)
+    cases["forward, eager, batch 1024"] = setup.forward(net, 1024)
+    for surrogate in ("tree", "linear"):
+        for batch_size in BATCH_SIZES:
+            cases[f"image_lime {surrogate}, batch {batch_size}"] = explain(surrogate=surrogate, batch_size=batch_size)
+        cases[f"image_lime {surrogate}, fast=False"] = explain(surrogate=surrogate, fast=False)
+        cases[f"image_lime {surrogate}, 4 classes"] = explain(surrogate=surrogate, channel=[0, 1, 2, 3])
+    scores, masks, weights = setup.scores, setup.masks, setup.weights
+    cases["sampling and scoring, 4 classes"] = lambda: masked_scores(
+        net, setup.image, setup.grid, np.random.default_rng(0).integers(0, 2, masks.shape, dtype=bool), range(4))
+    cases["fit: sklearn tree"] = lambda: _surrogate_importance("tree", masks, scores[:, :1], weights, 0)
+    cases["fit: sklearn tree, 4 classes"] = lambda: _surrogate_importance("tree", masks, scores, weights, 0)
+    cases["fit: ridge (closed form)"] = lambda: _ridge_coefficients(masks, scores[:, :1], weights)
+    cases["fit: ridge (closed form), 4 classes"] = lambda: _ridge_coefficients(masks, scores, weights)
+    cases["fit: ridge (closed form), 4 separate fits"] = lambda: [_ridge_coefficients(masks, scores[:, [c]], weights)
+                                                                  for c in range(4)]
+    cases["fit: sklearn Ridge"] = lambda: Ridge(alpha=1.0).fit(masks.astype(np.float64), scores[:, 0],
+                                                               sample_weight=weights)
+    for batch_size in LIME_BATCH_SIZES: cases[f"lime, batch_size {batch_size}"] = lime_package(setup, batch_size)
+    for ppe in CAPTUM_PERTURBATIONS: cases[f"Captum, perturbations_per_eval {ppe}"] = captum_lime(setup, ppe)
+    return cases
+
+
+def compile_fast_copy(setup):
+    "torch.compile of the fast copy, and the seconds its first call took."
+    compiled = torch.compile(fast_copy(setup.net, *REWRITES), dynamic=False)
+    start = time.perf_counter()
+    with torch.no_grad(): compiled(setup.built_images[:FLOOR_BATCH])
+    return compiled, time.perf_counter() - start
+
+
+def tree_limits(setup, repeats):
+    "Fit time of depth- and leaf-limited trees and how far their importances move, on 8 images of the study."
+    from specx_nb.lime import example_indices
+    shown = example_indices(setup.val_labels, 2)
+    responses = [masked_scores(setup.net, setup.val_images[i, 0], setup.grid, setup.masks, int(setup.val_labels[i]))
+                 [:, 0].astype(np.float64) for i in shown]
+    predictors = setup.masks.astype(np.float32)
+    def fit(y, **limits):
+        model = DecisionTreeRegressor(min_samples_split=10, **{"random_state": 0, **limits})
+        return model.fit(predictors, y, sample_weight=setup.weights).feature_importances_
+    rows = []
+    for limits in [{}, {"random_state": 1}, {"max_depth": 8}, {"max_depth": 6}, {"max_leaf_nodes": 64}]:
+        seconds = statistics.median(_seconds(lambda: fit(responses[0], **limits)) for _ in range(repeats))
+        full, limited = [fit(y) for y in responses], [fit(y, **limits) for y in responses]
+        rows.append(dict(limits=limits or "none (the default: full depth)", seconds=seconds,
+                         max_abs_diff=max(np.abs(a - b).max() for a, b in zip(full, limited)),
+                         min_top10_overlap=min(len(set(np.argsort(-a)[:10]) & set(np.argsort(-b)[:10]))
+                                               for a, b in zip(full, limited))))
+    return rows
+
+
+def _seconds(run):
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def throughput(setup, surrogate, num_images):
+    "Explanations per second over the first `num_images` of the validation set, with the study's settings."
+    start = time.perf_counter()
+    for image, label in zip(setup.val_images[:num_images], setup.val_labels[:num_images]):
+        image_lime(setup.net, image, int(label), segmentation=setup.grid, num_samples=NUM_SAMPLES, seed=0,
+                   surrogate=surrogate)
+    seconds = time.perf_counter() - start
+    num_images = min(num_images, len(setup.val_images))
+    return dict(explanations=num_images, seconds=seconds, per_second=num_images / seconds)
+
+
+def _status(field):
+    "A field of /proc/self/status in bytes."
+    line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith(field + ":"))
+    return int(line.split()[1]) * 1024
+
+
+def memory_probe(num_samples, surrogate):
+    "Run in a fresh process: the peak memory one image_lime call adds, by RSS high-water mark and by tracemalloc."
+    setup = Setup()
+    setup.explain(num_samples=256, surrogate=surrogate)()  # loads everything and makes the fast copy
+    tracemalloc.start()
+    Path("/proc/self/clear_refs").write_text("5")  # resets the RSS high-water mark
+    before = _status("VmRSS")
+    setup.explain(num_samples=num_samples, surrogate=surrogate)()
+    peak_rss = _status("VmHWM") - before
+    return dict(num_samples=num_samples, surrogate=surrogate, rss_before=before, peak_rss_added=peak_rss,
+                tracemalloc_peak=tracemalloc.get_traced_memory()[1])
+
+
+def first_call_probe(surrogate, repeats):
+    "Run in a fresh process: the first image_lime call, then the floor and the surrogate fit, warm."
+    setup = Setup()
+    first = _seconds(setup.explain(surrogate=surrogate))
+    floor = statistics.median(_seconds(setup.forward(setup.net)) for _ in range(repeats))
+    fit = statistics.median(_seconds(lambda: _surrogate_importance(surrogate, setup.masks, setup.scores[:, :1],
+                                                                   setup.weights, 0)) for _ in range(repeats))
+    return dict(surrogate=surrogate, first_call=first, floor=floor, fit=fit, ratio=first / (floor + fit))
+
+
+def in_subprocess(args, threads):
+    "Run this script with `args` in a fresh process and return the JSON it prints last."
+    command = [sys.executable, __file__, "--threads", str(threads), *args]
+    # glibc then gives every block of 64 KiB or more back to the system when it is freed, so that the RSS high-water
+    # mark follows the memory in use instead of what the allocator keeps for later
+    env = os.environ | {"MALLOC_MMAP_THRESHOLD_": "65536"}
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def summarise(times):
+    "Median seconds, and median over rounds of the ratio to the floor, per case."
+    floor = times["floor"]
+    return {name: dict(seconds=statistics.median(t), ratio=statistics.median(a / b for a, b in zip(t, floor)))
+            for name, t in times.items()}
+
+
+def goals(r):
+    "Every goal of the issue: (goal, measured, met)."
+    s = r["summary"]
+    ratio = lambda name: s[name]["ratio"]
+    best = lambda prefix: min((v["ratio"], k) for k, v in s.items() if k.startswith(prefix))
+    tree_ref = 1 + ratio("fit: sklearn tree")
+    scoring = ratio("sampling and scoring, 4 classes")
+    lin_4 = ratio("image_lime linear, 4 classes") / (scoring + ratio("fit: ridge (closed form), 4 separate fits"))
+    tree_4 = ratio("image_lime tree, 4 classes") / (scoring + 4 * ratio("fit: sklearn tree"))
+    floor = s["floor"]["seconds"]
+    per_explanation = 1 / r["throughput"]["linear"]["per_second"] / floor
+    first = {p["surrogate"]: p["ratio"] for p in r["first_call"]}
+    memory = {(m["surrogate"], m["num_samples"]): m["peak_rss_added"] for m in r["memory"]}
+    memory_growth = {k: memory[(k, 16384)] / memory[(k, 4096)] - 1 for k in ("tree", "linear")}
+    lime_default, captum_best = ratio("lime, batch_size 10"), best("Captum")[0]
+    linear = ratio("image_lime linear, batch 128")
+    return [
+        ("image_lime, linear surrogate <= 1.10x the floor", f"{linear:.2f}x", linear <= 1.10),
+        ("image_lime, tree surrogate <= 1.10x (floor + sklearn tree fit)",
+         f"{ratio('image_lime tree, batch 128') / tree_ref:.2f}x", ratio("image_lime tree, batch 128") <= 1.10 * tree_ref),
+        ("4 classes, linear <= 1.10x (one scoring pass + 4 fits)", f"{lin_4:.2f}x", lin_4 <= 1.10),
+        ("4 classes, tree <= 1.10x (one scoring pass + 4 fits)", f"{tree_4:.2f}x", tree_4 <= 1.10),
+        ("many explanations, linear, <= 0.5x the floor each", f"{per_explanation:.2f}x", per_explanation <= 0.5),
+        ("first call in a fresh process, linear <= 1.10x (floor + fit)", f"{first['linear']:.2f}x",
+         first["linear"] <= 1.10),
+        ("first call in a fresh process, tree <= 1.10x (floor + fit)", f"{first['tree']:.2f}x", first["tree"] <= 1.10),
+        (">= 2.5x faster than lime at its defaults (linear)", f"{lime_default / linear:.1f}x",
+         lime_default / linear >= 2.5),
+        (">= 2x faster than Captum at its best (linear)", f"{captum_best / linear:.1f}x", captum_best / linear >= 2),
+        ("peak memory at 16384 samples within 10% of 4096, linear", f"{memory_growth['linear']:+.0%}",
+         memory_growth["linear"] <= 0.10),
+        ("peak memory at 16384 samples within 10% of 4096, tree", f"{memory_growth['tree']:+.0%}",
+         memory_growth["tree"] <= 0.10),
+    ]
+
+
+def markdown(r):
+    "The results as markdown tables."
+    m, s = r["machine"], r["summary"]
+    lines = [f"Measured {m['date']} on {m['cores']} cores ({m['cpu']}), Python {m['python']}, torch {m['torch']}, "
+             f"numpy {m['numpy']}, scikit-learn {m['scikit-learn']}, lime {m['lime']}, captum {m['captum']}; "
+             f"{r['threads']} torch/BLAS thread(s), {r['repeats']} rounds.", "",
+             "| case | median s | x floor |", "|---|---:|---:|"]
+    lines += [f"| {name} | {v['seconds']:.3f} | {v['ratio']:.2f} |" for name, v in s.items()]
+    if r.get("compile_first_call") is not None:
+        lines.append(f"| torch.compile(fast copy): first call (compiling) | {r['compile_first_call']:.1f} | "
+                     f"{r['compile_first_call'] / s['floor']['seconds']:.0f} |")
+    lines += ["", "First call in a fresh process (no warm-up), against the warm floor and fit of that process:", "",
+              "| surrogate | first call s | floor s | fit s | first / (floor + fit) |", "|---|---:|---:|---:|---:|"]
+    lines += [f"| {p['surrogate']} | {p['first_call']:.3f} | {p['floor']:.3f} | {p['fit']:.3f} | {p['ratio']:.2f} |"
+              for p in r["first_call"]]
+    lines += ["", "Peak memory one call adds (fresh process, after a 256-sample warm-up call):", "",
+              "| surrogate | samples | RSS high-water added | tracemalloc peak |", "|---|---:|---:|---:|"]
+    lines += [f"| {p['surrogate']} | {p['num_samples']} | {p['peak_rss_added'] / 2**20:.1f} MiB | "
+              f"{p['tracemalloc_peak'] / 2**20:.1f} MiB |" for p in r["memory"]]
+    floor = s["floor"]["seconds"]
+    lines += ["", "Whole validation set (study settings), and training:", "",
+              "| what | seconds | per second | s per explanation / floor |", "|---|---:|---:|---:|"]
+    lines += [f"| {t['explanations']} explanations, {name} | {t['seconds']:.1f} | {t['per_second']:.2f} | "
+              f"{t['seconds'] / t['explanations'] / floor:.2f} |" for name, t in r["throughput"].items()]
+    lines.append(f"| training the default network (bench_train.main) | {r['training']['total_seconds']:.1f} | | |")
+    lines += ["", "Tree surrogate with limits (fit time on one image; importances against the full tree on 8 images "
+              "of the study):", "", "| limits | fit s | max abs diff | min top-10 overlap |", "|---|---:|---:|---:|"]
+    lines += [f"| {row['limits']} | {row['seconds']:.3f} | {row['max_abs_diff']:.4f} | {row['min_top10_overlap']} |"
+              for row in r["tree_limits"]]
+    lines += ["", "| goal | measured | met |", "|---|---:|---|"]
+    lines += [f"| {goal} | {value} | {'yes' if met else '**no**'} |" for goal, value, met in r["goals"]]
+    return "\n".join(lines)
+
+
+def main(repeats:int=5, # rounds of every timed case
+         threads:int=1, # torch and BLAS threads for every row
+         compile:bool=True, # also time torch.compile of the fast copy
+         throughput_images:int=400, # validation images explained for the throughput (400: all of them)
+        )->dict: # every measurement
+    "Run the whole benchmark."
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_train import main as train_main
+    setup = Setup()
+    compiled, compile_first_call = compile_fast_copy(setup) if compile else (None, None)
+    print("timing in rounds", file=sys.stderr)
+    times = in_rounds(timing_cases(setup, compiled), repeats)
+    print("tree limits, first calls, memory, throughput, training", file=sys.stderr)
+    result = dict(machine=machine(), threads=threads, repeats=repeats, times=times, summary=summarise(times),
+                  compile_first_call=compile_first_call, tree_limits=tree_limits(setup, repeats),
+                  first_call=[in_subprocess(["--first-call-probe", s], threads) for s in ("tree", "linear")],
+                  memory=[in_subprocess(["--memory-probe", str(n), s], threads)
+                          for s in ("tree", "linear") for n in (4096, 16384)],
+                  throughput={s: throughput(setup, s, throughput_images) for s in ("tree", "linear")},
+                  training=train_main())
+    result["goals"] = goals(result)
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5, help="rounds of every timed case")
+    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads for every row")
+    parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (it takes tens of seconds)")
+    parser.add_argument("--json", help="also write every number to this file")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke test: one round, no torch.compile, 20 images for the throughput")
+    parser.add_argument("--memory-probe", nargs=2, metavar=("SAMPLES", "SURROGATE"), help=argparse.SUPPRESS)
+    parser.add_argument("--first-call-probe", metavar="SURROGATE", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    with threadpool_limits(args.threads):
+        if args.memory_probe: print(json.dumps(memory_probe(int(args.memory_probe[0]), args.memory_probe[1])))
+        elif args.first_call_probe: print(json.dumps(first_call_probe(args.first_call_probe, args.repeats)))
+        else:
+            result = (main(1, args.threads, False, 20) if args.quick
+                      else main(args.repeats, args.threads, not args.no_compile))
+            print(markdown(result))
+            if args.json: Path(args.json).write_text(json.dumps(result, indent=1, default=str))
