@@ -30,7 +30,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import CLASS_NAMES, NUM_SAMPLES, SAMPLE_RATE, _check_count, background_sinusoid, example_indices
-from .lime import SURROGATES, grid_segmentation, image_lime, importance_map, masked_scores
+from .lime import SURROGATES, _as_image, grid_segmentation, image_lime, importance_map, masked_scores
 from .spectrogram import POWER_FLOOR, show_spectrogram, spectrogram_images
 from .train import _torch_threads, default_dataset, minibatch_predict, trained_network
 
@@ -162,10 +162,6 @@ def plot_relevance_mass(relevance:dict, # {method: {class: mean relevance mass}}
     return fig
 
 # %% ../nbs/05_trust.ipynb #c8d2b6bd
-def _as_image(image):
-    "One image (H, W) from (1, H, W) or (H, W)."
-    return np.asarray(image, dtype=np.float32).reshape(np.shape(image)[-2:])
-
 def occlusion_importance(net:nn.Module, # the classifier, returning logits (N, classes) for images (N, 1, H, W)
                          image:np.ndarray, # the image to explain, (1, H, W) or (H, W)
                          channel:int, # the class whose score is explained
