@@ -88,7 +88,7 @@ def segmentation_map(image:np.ndarray, # one image, (H, W)
 
 # %% ../nbs/04_lime.ipynb #0928803b
 FAST_PATH = dict(fold_batchnorm=True, fast_max_pool=True, relu_after_pool=True,
-                 channels_last=True)  # the rewrites `inference_network` makes; set one to False to switch it off
+                 channels_last=False)  # the rewrites `inference_network` makes, each switched on or off
 
 class _StridedMaxPool(nn.Module):
     "Max pooling whose stride is its kernel, as the maximum of strided views: the values of `nn.MaxPool2d`, faster."
@@ -200,7 +200,7 @@ def _score_blocks(net, image, feature_map, mask_blocks, channels, batch_size, de
     dtype = param.dtype if param is not None and param.is_floating_point() else torch.float32
     fast_net = inference_network(net, device) if fast else None
     with nullcontext(fast_net) if fast_net is not None else _evaluating(net, device, home) as runner:
-        with torch.inference_mode():
+        with torch.no_grad():
             original = torch.as_tensor(image, dtype=dtype, device=device)[None, None]
             num_classes = _num_outputs(runner, original)
             if channels.min() < 0 or channels.max() >= num_classes:
@@ -211,7 +211,7 @@ def _score_blocks(net, image, feature_map, mask_blocks, channels, batch_size, de
             columns = torch.as_tensor(channels, dtype=torch.long, device=device)
         for masks in mask_blocks:
             scores = torch.empty((len(masks), len(columns)), dtype=dtype, device=device)
-            with torch.inference_mode():  # entered anew for every block: the caller runs between blocks
+            with torch.no_grad():  # entered anew for every block: the caller runs between blocks
                 for start in range(0, len(masks), batch_size):
                     on = torch.as_tensor(masks[start:start + batch_size], device=device).to(dtype)
                     pixels_on = on.index_select(1, pixel_features).view(-1, *original.shape[1:])
