@@ -40,6 +40,7 @@ if (why := _missing()) is not None:
     if os.environ.get("SPECX_NB_REQUIRE_BROWSER") == "1": raise RuntimeError(f"browser test required but {why}")
     pytest.skip(f"browser test skipped: {why}", allow_module_level=True)
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 
@@ -54,8 +55,9 @@ def lab(tmp_path_factory):
     "A JupyterLab server on a free loopback port over a copy of the notebooks; yields its base URL and token."
     root, settings = tmp_path_factory.mktemp("lab"), tmp_path_factory.mktemp("lab-settings")
     for nb in (ROOT / "nbs").glob("*.ipynb"): shutil.copy(nb, root)
-    # Render every cell (no windowing, which drops off-screen cells from the page) and ask no questions about news.
-    for plugin, values in [("notebook-extension/tracker", {"windowingMode": "none"}),
+    # Render every cell (no windowing, which drops off-screen cells from the page), start the notebook's kernel
+    # without asking, and ask no questions about news.
+    for plugin, values in [("notebook-extension/tracker", {"windowingMode": "none", "autoStartDefaultKernel": True}),
                            ("apputils-extension/notification", {"fetchNews": "false"})]:
         path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -96,9 +98,27 @@ def _image_source(widget):
     return img.get_attribute("src")
 
 
+def _run_all_until_visible(page, widget, shots, attempts=3):
+    "Run all cells until `widget` shows. A Run All that the page drops (the kernel not ready yet) is given again."
+    started = page.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]")).first
+    for attempt in range(attempts):
+        dialog = page.locator(".jp-Dialog")
+        if dialog.count(): dialog.locator(".jp-mod-accept").first.click()  # e.g. "Select Kernel": take the default
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
+        try:
+            started.wait_for(timeout=30_000)  # a cell is running or has run: the kernel took the cells
+        except PlaywrightTimeoutError:
+            page.screenshot(path=shots / f"attempt{attempt}.png")
+            continue
+        widget.wait_for(timeout=300_000)
+        return
+    pytest.fail(f"no cell ran after {attempts} runs of all cells; screenshots in {shots}")
+
+
 @pytest.mark.browser
 @pytest.mark.parametrize("notebook, css_class", WIDGETS, ids=[w[0] for w in WIDGETS])
-def test_slider_changes_the_figure(lab, browser, notebook, css_class):
+def test_slider_changes_the_figure(lab, browser, notebook, css_class, tmp_path):
     if not (ROOT / "nbs" / notebook).exists(): pytest.fail(f"{notebook} is missing")
     url, token = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -106,10 +126,8 @@ def test_slider_changes_the_figure(lab, browser, notebook, css_class):
     page.goto(f"{url}/lab/workspaces/{notebook.split('.')[0]}/tree/{notebook}?reset&token={token}")
     page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
     widget = page.locator(f".{css_class}").first
-    widget.wait_for(timeout=600_000)
+    _run_all_until_visible(page, widget, tmp_path)
     before = _image_source(widget)
     handle = widget.locator(".noUi-handle").first
     handle.focus()
