@@ -34,7 +34,7 @@ from sklearn.linear_model import Ridge
 from sklearn.tree import DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
-from specx_nb.lime import (FAST_PATH, _NormalEquations, _surrogate_importance, grid_segmentation, image_lime,
+from specx_nb.lime import (FAST_PATH, _surrogate_importance, grid_segmentation, image_lime,
                            inference_network, lime_kernel_weights, masked_scores)
 from specx_nb.train import default_dataset, trained_network
 
@@ -85,11 +85,6 @@ class Setup:
             with grad_mode():
                 for chunk in self.built_images.split(batch_size): model(chunk)
         return run
-
-
-def _ridge_coefficients(masks, scores, weights):
-    "image_lime's linear surrogate: ridge regression by its normal equations, one solve for every column of `scores`."
-    return _NormalEquations(masks.shape[1], scores.shape[1]).add(masks, scores, weights).solve()
 
 
 def fast_copy(net, *rewrites):
@@ -165,10 +160,10 @@ def timing_cases(setup, compiled):
         net, setup.image, setup.grid, np.random.default_rng(0).integers(0, 2, masks.shape, dtype=bool), range(4))
     cases["fit: sklearn tree"] = lambda: _surrogate_importance("tree", masks, scores[:, :1], weights, 0)
     cases["fit: sklearn tree, 4 classes"] = lambda: _surrogate_importance("tree", masks, scores, weights, 0)
-    cases["fit: ridge (closed form)"] = lambda: _ridge_coefficients(masks, scores[:, :1], weights)
-    cases["fit: ridge (closed form), 4 classes"] = lambda: _ridge_coefficients(masks, scores, weights)
-    cases["fit: ridge (closed form), 4 separate fits"] = lambda: [_ridge_coefficients(masks, scores[:, [c]], weights)
-                                                                  for c in range(4)]
+    ridge = lambda columns: _surrogate_importance("linear", masks, columns, weights, 0)  # image_lime's closed form
+    cases["fit: ridge (closed form)"] = lambda: ridge(scores[:, :1])
+    cases["fit: ridge (closed form), 4 classes"] = lambda: ridge(scores)
+    cases["fit: ridge (closed form), 4 separate fits"] = lambda: [ridge(scores[:, [c]]) for c in range(4)]
     cases["fit: sklearn Ridge"] = lambda: Ridge(alpha=1.0).fit(masks.astype(np.float64), scores[:, 0],
                                                                sample_weight=weights)
     for batch_size in LIME_BATCH_SIZES: cases[f"lime, batch_size {batch_size}"] = lime_package(setup, batch_size)
