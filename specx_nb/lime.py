@@ -339,6 +339,7 @@ def _split_nodes(packed_masks, samples, sizes, response, weights, min_samples_sp
     return child_sizes[grows]
 
 def _check_samples(packed_masks, num_features, response, weights, min_samples_split):
+    "Fail with a message naming the argument unless the samples are what `regression_tree_importance` expects."
     if not isinstance(packed_masks, np.ndarray) or packed_masks.dtype != np.uint8 or packed_masks.ndim != 2:
         raise TypeError("`packed_masks` must be a 2-D uint8 array, the masks packed by `np.packbits(masks, axis=1)`")
     width = packed_masks.shape[1]
@@ -458,16 +459,16 @@ def image_lime(net:nn.Module, # the classifier, returning logits (N, classes) fo
     _check_choice(output_upsampling, UPSAMPLINGS, "output_upsampling")
     image, channels = _as_image(image), _as_channels(channel)
     feature_map = segmentation_map(image, segmentation, num_features)
-    rows, num_features = -(-max(batch_size, MASK_BLOCK) // 32) * 32, feature_map.max() + 1  # see `_mask_blocks`
-    blocks = _mask_blocks(np.random.default_rng(seed), num_samples, num_features, rows)
+    rows, feature_count = -(-max(batch_size, MASK_BLOCK) // 32) * 32, feature_map.max() + 1  # see `_mask_blocks`
+    blocks = _mask_blocks(np.random.default_rng(seed), num_samples, feature_count, rows)
     stream = _score_blocks(net, image, feature_map, blocks, channels, batch_size, device, fast)
     if surrogate == "linear":
-        equations = _NormalEquations(num_features, len(channels))
+        equations = _NormalEquations(feature_count, len(channels))
         for masks, scores in stream: equations.add(masks, scores, lime_kernel_weights(masks))
         importance = equations.solve()
     else:  # one tree per class, its ties broken the same way whichever other classes are explained with it
-        packed_masks, scores, weights = _packed_samples(stream, num_samples, num_features)
-        importance = np.stack([regression_tree_importance(packed_masks, num_features, scores[:, i], weights,
+        packed_masks, scores, weights = _packed_samples(stream, num_samples, feature_count)
+        importance = np.stack([regression_tree_importance(packed_masks, feature_count, scores[:, i], weights,
                                                           seed=None if seed is None else (seed, int(c)))
                                for i, c in enumerate(channels)])
     if np.ndim(channel) == 0: importance = importance[0]

@@ -98,22 +98,30 @@ def _image_source(widget):
     return img.get_attribute("src")
 
 
-def _run_all_until_visible(page, widget, shots, attempts=3):
-    "Run all cells until `widget` shows. A Run All that the page drops (the kernel not ready yet) is given again."
-    started = page.locator(".jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]")).first
+def _run_all(page, widget, shots, attempts=3):
+    """Run all cells and wait until none is left to run, then check that `widget` shows. JupyterLab drops queued
+    cells when the kernel connects anew (they fall back to empty prompts without running): then Run All is given
+    again. The slider is moved only after the run, when the kernel is free to answer it."""
+    prompts = page.locator(".jp-InputPrompt")
+    started = prompts.filter(has_text=re.compile(r"\[(\*|\d+)\]")).first
+    pending = prompts.filter(has_text="[*]")
+    errors = page.locator("[data-mime-type='application/vnd.jupyter.stderr']")  # the stored chapters have none
     for attempt in range(attempts):
         dialog = page.locator(".jp-Dialog")
         if dialog.count(): dialog.locator(".jp-mod-accept").first.click()  # e.g. "Select Kernel": take the default
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
         try:
-            started.wait_for(timeout=30_000)  # a cell is running or has run: the kernel took the cells
+            started.wait_for(timeout=30_000)  # the cells are queued, or have run
         except PlaywrightTimeoutError:
             page.screenshot(path=shots / f"attempt{attempt}.png")
             continue
-        widget.wait_for(timeout=300_000)
-        return
-    pytest.fail(f"no cell ran after {attempts} runs of all cells; screenshots in {shots}")
+        expect(pending).to_have_count(0, timeout=600_000)  # none is left: all ran, some were dropped, or a cell failed
+        if widget.count(): return
+        page.screenshot(path=shots / f"attempt{attempt}.png")
+        if errors.count():
+            pytest.fail(f"a cell failed: {errors.all_inner_texts()[-1][-2000:]}; screenshots in {shots}")
+    pytest.fail(f"no complete run after {attempts} runs of all cells; screenshots in {shots}")
 
 
 @pytest.mark.browser
@@ -127,7 +135,7 @@ def test_slider_changes_the_figure(lab, browser, notebook, css_class, tmp_path):
     page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
     widget = page.locator(f".{css_class}").first
-    _run_all_until_visible(page, widget, tmp_path)
+    _run_all(page, widget, tmp_path)
     before = _image_source(widget)
     handle = widget.locator(".noUi-handle").first
     handle.focus()
