@@ -6,7 +6,10 @@ also writes every number. All rows use the same trained network, validation imag
 
 Timings on a shared machine are noisy, so the cases are run in rounds: every round runs every case once, in a
 rotated order, and a case's ratio to the floor is the median over rounds of its time divided by the floor's time in
-the same round. Everything runs on `--threads` torch and BLAS threads (default 1, the same for every row).
+the same round. The floor is the fastest plain forward pass we could write: the trained network as it is, in
+evaluation mode under `torch.inference_mode`, with the softmax, at the batch size that is fastest on this machine
+(chosen in a warm-up). Everything runs on `--threads` torch and BLAS threads, the same for every row; by default
+torch's own count, which is what a user gets.
 """
 import argparse
 import contextlib
@@ -34,16 +37,16 @@ from sklearn.linear_model import Ridge
 from sklearn.tree import DecisionTreeRegressor
 from threadpoolctl import threadpool_limits
 
-from specx_nb.lime import (FAST_PATH, _NormalEquations, grid_segmentation, image_lime, inference_network,
-                           lime_kernel_weights, masked_scores, regression_tree_importance)
-from specx_nb.train import default_dataset, trained_network
+from specx_nb.data import example_indices
+from specx_nb.fast import REWRITES, NormalEquations, inference_network, regression_tree_importance
+from specx_nb.lime import grid_segmentation, image_lime, lime_kernel_weights, masked_scores
+from specx_nb.spectrogram import default_dataset
+from specx_nb.train import trained_network
 
 NUM_SAMPLES = 4096
-FLOOR_BATCH = 128
-BATCH_SIZES = (64, 128, 256, 512, 1024)  # image_lime's batch sizes tried
+BATCH_SIZES = (64, 128, 256, 512, 1024)  # the batch sizes tried, for the floor and for image_lime
 LIME_BATCH_SIZES = (10, 128, 1024)  # lime's default is 10
 CAPTUM_PERTURBATIONS = (1, 16, 128, 512, 4096)  # Captum's default is 1
-REWRITES = ("fold_batchnorm", "fast_max_pool", "relu_after_pool", "channels_last")  # in the order they are added
 
 
 def machine():
@@ -87,7 +90,7 @@ class Setup:
 
     def ridge(self, responses):
         "image_lime's linear surrogate, its closed form, for the columns of `responses` (4096, C)."
-        equations = _NormalEquations(self.masks.shape[1], responses.shape[1])
+        equations = NormalEquations(self.masks.shape[1], responses.shape[1])
         return equations.add(self.masks, responses, self.weights).solve()
 
     def explain(self, **kwargs):
@@ -95,20 +98,18 @@ class Setup:
         args = dict(channel=self.label, segmentation=self.grid, num_samples=NUM_SAMPLES, seed=0) | kwargs
         return lambda: image_lime(self.net, self.image, **args)
 
-    def forward(self, model, batch_size=FLOOR_BATCH, grad_mode=torch.no_grad):
-        "One plain pass of `model` over the 4096 already-built images."
+    def forward(self, model, batch_size, grad_mode=torch.inference_mode):
+        "One plain pass of `model` over the 4096 already-built images, with the softmax."
         def run():
             with grad_mode():
-                for chunk in self.built_images.split(batch_size): model(chunk)
+                for chunk in self.built_images.split(batch_size): torch.softmax(model(chunk), dim=1)
         return run
 
-
-def fast_copy(net, *rewrites):
-    "The fast copy of `net` with only `rewrites` switched on."
-    saved = dict(FAST_PATH)
-    FAST_PATH.update({name: name in rewrites for name in REWRITES})
-    try: return inference_network(net)
-    finally: FAST_PATH.update(saved)
+    @functools.cached_property
+    def floor_batch(self):
+        "The batch size at which the plain forward pass is fastest here: the median of three runs of each."
+        timed = {n: statistics.median(_seconds(self.forward(self.net, n)) for _ in range(3)) for n in BATCH_SIZES}
+        return min(timed, key=timed.get)
 
 
 def lime_package(setup, batch_size):
@@ -158,14 +159,15 @@ def in_rounds(cases, repeats):
 def timing_cases(setup, compiled):
     "Every timed case, by name; 'floor' is one plain forward pass."
     net, explain = setup.net, setup.explain
-    cases = {"floor": setup.forward(net)}
+    batch = setup.floor_batch
+    cases = {"floor": setup.forward(net, batch)}
+    for n in BATCH_SIZES:
+        if n != batch: cases[f"plain forward, batch {n}"] = setup.forward(net, n)
+    cases["plain forward, no_grad instead of inference_mode"] = setup.forward(net, batch, grad_mode=torch.no_grad)
     for i, name in enumerate(REWRITES):
-        cases[f"forward, + {name}"] = setup.forward(fast_copy(net, *REWRITES[:i + 1]))
-    default = fast_copy(net, *(name for name in REWRITES if FAST_PATH[name]))  # the copy image_lime runs
-    cases["forward, fast copy (FAST_PATH defaults)"] = setup.forward(default)
-    cases["forward, fast copy, inference_mode"] = setup.forward(default, grad_mode=torch.inference_mode)
-    if compiled is not None: cases["forward, torch.compile(fast copy)"] = setup.forward(compiled)
-    cases["forward, eager, batch 1024"] = setup.forward(net, 1024)
+        cases[f"fast copy, + {name}"] = setup.forward(inference_network(net, rewrites=REWRITES[:i + 1]), batch)
+    cases["fast copy (the default rewrites)"] = setup.forward(inference_network(net), batch)
+    if compiled is not None: cases["torch.compile(fast copy)"] = setup.forward(compiled, batch)
     for surrogate in ("tree", "linear"):
         for batch_size in BATCH_SIZES:
             cases[f"image_lime {surrogate}, batch {batch_size}"] = explain(surrogate=surrogate, batch_size=batch_size)
@@ -191,15 +193,14 @@ def timing_cases(setup, compiled):
 
 def compile_fast_copy(setup):
     "torch.compile of the fast copy, and the seconds its first call took."
-    compiled = torch.compile(fast_copy(setup.net, *(name for name in REWRITES if FAST_PATH[name])), dynamic=False)
+    compiled = torch.compile(inference_network(setup.net), dynamic=False)
     start = time.perf_counter()
-    with torch.no_grad(): compiled(setup.built_images[:FLOOR_BATCH])
+    with torch.no_grad(): compiled(setup.built_images[:setup.floor_batch])
     return compiled, time.perf_counter() - start
 
 
 def tree_fits(setup, repeats):
     "Fit time of faster trees, and how far their importances move from scikit-learn's full tree, on 8 study images."
-    from specx_nb.lime import example_indices
     shown = example_indices(setup.val_labels, 2)
     responses = [masked_scores(setup.net, setup.val_images[i, 0], setup.grid, setup.masks, int(setup.val_labels[i]))
                  [:, 0] for i in shown]
@@ -262,7 +263,7 @@ def first_call_probe(surrogate, repeats):
     "Run in a fresh process: the first image_lime call, then the floor and the surrogate fit, warm."
     setup = Setup()
     first = _seconds(setup.explain(surrogate=surrogate))
-    floor = statistics.median(_seconds(setup.forward(setup.net)) for _ in range(repeats))
+    floor = statistics.median(_seconds(setup.forward(setup.net, setup.floor_batch)) for _ in range(repeats))
     fit_once = {"tree": lambda: setup.tree(setup.scores[:, 0]),
                 "linear": lambda: setup.ridge(setup.scores[:, :1])}[surrogate]
     fit = statistics.median(_seconds(fit_once) for _ in range(repeats))
@@ -327,7 +328,8 @@ def markdown(r):
     m, s = r["machine"], r["summary"]
     lines = [f"Measured {m['date']} on {m['cores']} cores ({m['cpu']}), Python {m['python']}, torch {m['torch']}, "
              f"numpy {m['numpy']}, scikit-learn {m['scikit-learn']}, lime {m['lime']}, captum {m['captum']}; "
-             f"{r['threads']} torch/BLAS thread(s), {r['repeats']} rounds.", "",
+             f"{r['threads']} torch/BLAS thread(s), {r['repeats']} rounds; the floor's batch size: {r['floor_batch']}.",
+             "",
              "| case | median s | x floor |", "|---|---:|---:|"]
     lines += [f"| {name} | {v['seconds']:.3f} | {v['ratio']:.2f} |" for name, v in s.items()]
     if r.get("compile_first_call") is not None:
@@ -358,7 +360,7 @@ def markdown(r):
 
 
 def main(repeats:int=5, # rounds of every timed case
-         threads:int=1, # torch and BLAS threads for every row
+         threads:int=1, # torch and BLAS threads for every row (set by the caller)
          compile:bool=True, # also time torch.compile of the fast copy
          throughput_images:int=400, # validation images explained for the throughput (400: all of them)
         )->dict: # every measurement
@@ -370,7 +372,8 @@ def main(repeats:int=5, # rounds of every timed case
     print("timing in rounds", file=sys.stderr)
     times = in_rounds(timing_cases(setup, compiled), repeats)
     print("tree fits, first calls, memory, throughput, training", file=sys.stderr)
-    result = dict(machine=machine(), threads=threads, repeats=repeats, times=times, summary=summarise(times),
+    result = dict(machine=machine(), threads=threads, repeats=repeats, floor_batch=setup.floor_batch, times=times,
+                  summary=summarise(times),
                   compile_first_call=compile_first_call, tree_fits=tree_fits(setup, repeats),
                   first_call=[in_subprocess(["--first-call-probe", s], threads) for s in ("tree", "linear")],
                   memory=[in_subprocess(["--memory-probe", str(n), s], threads)
@@ -384,7 +387,8 @@ def main(repeats:int=5, # rounds of every timed case
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5, help="rounds of every timed case")
-    parser.add_argument("--threads", type=int, default=1, help="torch and BLAS threads for every row")
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads(),
+                        help="torch and BLAS threads for every row (default: torch's own count here, %(default)s)")
     parser.add_argument("--no-compile", action="store_true", help="skip torch.compile (it takes tens of seconds)")
     parser.add_argument("--json", help="also write every number to this file")
     parser.add_argument("--quick", action="store_true",

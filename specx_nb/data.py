@@ -8,14 +8,16 @@ __all__ = ['CLASS_NAMES', 'SAMPLE_RATE', 'NUM_SAMPLES', 'BACKGROUND_FREQUENCY', 
            'three_frequency', 'gaussian_peaks', 'gaussian_pulses', 'background_sinusoid', 'high_frequency_noise',
            'generate_time_series', 'split_labels', 'example_indices', 'plot_time_series']
 
-# %% ../nbs/00_data.ipynb #01aa3ba9
+# %% ../nbs/00_data.ipynb #91579b60
 import zlib
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 
-# %% ../nbs/00_data.ipynb #f7a893fa
+from .core import check_count
+
+# %% ../nbs/00_data.ipynb #c6702f8f
 CLASS_NAMES = ("SingleFrequency", "ThreeFrequency", "Gaussian", "Pulse")  # the four classes, in label order
 SAMPLE_RATE = 1000.0  # samples per second (Hz)
 NUM_SAMPLES = 1000  # samples per series: one second
@@ -24,14 +26,14 @@ BACKGROUND_AMPLITUDE = 0.5  # half the amplitude of a class sine: faint but visi
 NOISE_CUTOFF = 220.0  # Hz, the noise has no power below this frequency
 NOISE_RMS = 1.0  # root-mean-square amplitude of the noise
 
-# %% ../nbs/00_data.ipynb #6cdd7d12
+# %% ../nbs/00_data.ipynb #8e5f3921
 def random_stream(seed:int, # the simulation's seed
                   name:str, # which part of the simulation draws from this stream
                  )->np.random.Generator: # a generator that depends only on `seed` and `name`
     "A random generator for one named part of the simulation, independent of every other part."
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
-# %% ../nbs/00_data.ipynb #0731a067
+# %% ../nbs/00_data.ipynb #9fd277ea
 def sum_of_sines(t:np.ndarray, # sample times in s, shape (T,)
                  frequency:np.ndarray, # Hz, shape (n, k)
                  amplitude:np.ndarray, # shape (n, k)
@@ -48,7 +50,7 @@ def sum_of_gaussians(t:np.ndarray, # sample times in s, shape (T,)
     "Sum `k` Gaussian bumps in time for each of `n` series."
     return np.einsum("nk,nkt->nt", amplitude, np.exp(-0.5 * ((t - centre[..., None]) / width[..., None]) ** 2))
 
-# %% ../nbs/00_data.ipynb #1886c5e4
+# %% ../nbs/00_data.ipynb #b54a0d3f
 def single_frequency(rng:np.random.Generator, # the stream to draw parameters from
                      n:int, # how many series
                      t:np.ndarray, # sample times in s, shape (T,)
@@ -87,7 +89,7 @@ def gaussian_pulses(rng:np.random.Generator, # the stream to draw parameters fro
 
 CLASS_SIGNALS = dict(zip(CLASS_NAMES, (single_frequency, three_frequency, gaussian_peaks, gaussian_pulses)))
 
-# %% ../nbs/00_data.ipynb #8f551b21
+# %% ../nbs/00_data.ipynb #1a466a80
 def background_sinusoid(rng:np.random.Generator, # the stream to draw parameters from
                         n:int, # how many series
                         t:np.ndarray, # sample times in s, shape (T,)
@@ -105,12 +107,7 @@ def high_frequency_noise(rng:np.random.Generator, # the stream to draw parameter
     keep = np.fft.rfftfreq(len(t), d=t[1] - t[0]) >= NOISE_CUTOFF
     return NOISE_RMS * np.fft.irfft(spectrum * keep, n=len(t), axis=-1) / np.sqrt(keep.mean())
 
-# %% ../nbs/00_data.ipynb #3f0b1f94
-def _check_count(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"`{name}` must be an integer, got {type(value).__name__}")
-    if value < 1: raise ValueError(f"`{name}` must be at least 1, got {value}")
-
+# %% ../nbs/00_data.ipynb #0836fa78
 def _check_class_names(class_names):
     if isinstance(class_names, str) or not isinstance(class_names, Sequence) or not class_names:
         raise TypeError(f"`class_names` must be a non-empty sequence of names from {CLASS_NAMES}, got {class_names!r}")
@@ -126,7 +123,7 @@ def generate_time_series(num_obs_per_class:int=500, # observations of each class
                          noise:bool=True, # add the high-frequency noise
                         )->tuple[np.ndarray, np.ndarray]: # series `x` float32 (N, T) and `labels` int64 (N,)
     "Simulate `num_obs_per_class` noisy series of each class, grouped by class."
-    _check_count(num_obs_per_class, "num_obs_per_class")
+    check_count(num_obs_per_class, "num_obs_per_class")
     _check_class_names(class_names)
     t = np.arange(NUM_SAMPLES) / SAMPLE_RATE
     n = num_obs_per_class * len(class_names)
@@ -135,7 +132,7 @@ def generate_time_series(num_obs_per_class:int=500, # observations of each class
     x += noise * high_frequency_noise(random_stream(seed, "noise"), n, t)
     return x.astype(np.float32), np.repeat(np.arange(len(class_names), dtype=np.int64), num_obs_per_class)
 
-# %% ../nbs/00_data.ipynb #1a67a2f7
+# %% ../nbs/00_data.ipynb #8896f9e0
 def split_labels(labels:np.ndarray, # integer class label of each observation, shape (N,)
                  train_fraction:float=0.8, # share of each class that goes to training, in (0, 1)
                  *,
@@ -154,7 +151,7 @@ def split_labels(labels:np.ndarray, # integer class label of each observation, s
     train_idx = np.sort(np.concatenate(train))
     return train_idx, np.setdiff1d(np.arange(len(labels)), train_idx)
 
-# %% ../nbs/00_data.ipynb #e0c4f3e6
+# %% ../nbs/00_data.ipynb #f6f7d07c
 def example_indices(labels:np.ndarray, # integer class label of each observation
                     per_class:int=3, # observations of each class
                    )->np.ndarray: # indices ordered observation-major: one of each class, then the next, ...
@@ -164,7 +161,7 @@ def example_indices(labels:np.ndarray, # integer class label of each observation
     if min(map(len, firsts)) < per_class: raise ValueError(f"some class has fewer than `per_class`={per_class} observations")
     return np.stack(firsts, axis=1).ravel()
 
-# %% ../nbs/00_data.ipynb #9f519f7a
+# %% ../nbs/00_data.ipynb #8ae256f2
 def plot_time_series(x:np.ndarray, # series, shape (N, T)
                      labels:np.ndarray, # integer class label of each series
                      class_names:Sequence[str]=CLASS_NAMES, # names for the labels

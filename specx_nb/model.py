@@ -6,7 +6,7 @@
 __all__ = ['NUM_BLOCKS', 'POOL_SIZE', 'MIN_IMAGE_SIDE', 'spectrogram_cnn', 'LayerRow', 'architecture_of', 'layer_table',
            'format_layer_table']
 
-# %% ../nbs/02_model.ipynb #a7f1ccc1
+# %% ../nbs/02_model.ipynb #c43a73ce
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -14,21 +14,19 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .data import CLASS_NAMES, _check_count
+from .core import check_count, check_pair, evaluating, format_table
+from .data import CLASS_NAMES
 
-# %% ../nbs/02_model.ipynb #15c9f802
+# %% ../nbs/02_model.ipynb #0eee19cd
 NUM_BLOCKS = 3  # convolution blocks; the filters double from one block to the next
 POOL_SIZE = 2  # max pooling between blocks divides the height and width by this
 
-# %% ../nbs/02_model.ipynb #82efa381
+# %% ../nbs/02_model.ipynb #13114a07
 MIN_IMAGE_SIDE = POOL_SIZE ** (NUM_BLOCKS - 1)  # smallest height and width the network accepts
 
-# %% ../nbs/02_model.ipynb #e2483f10
+# %% ../nbs/02_model.ipynb #e832036d
 def _check_input_size(input_size):
-    if (isinstance(input_size, str) or not isinstance(input_size, Sequence) or len(input_size) != 2
-            or any(isinstance(s, bool) or not isinstance(s, int) for s in input_size)):
-        raise TypeError(f"`input_size` must be two integers (height, width), got {input_size!r}")
-    if min(input_size) < MIN_IMAGE_SIDE:
+    if min(check_pair(input_size, "input_size")) < MIN_IMAGE_SIDE:
         raise ValueError(f"`input_size` must be at least {MIN_IMAGE_SIDE} in both directions for the "
                          f"{NUM_BLOCKS - 1} poolings, got {tuple(input_size)}")
 
@@ -36,7 +34,7 @@ def _check_dropout(dropout):
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"`dropout` must be a probability in [0, 1), got {dropout!r}")
 
-# %% ../nbs/02_model.ipynb #3c0076d9
+# %% ../nbs/02_model.ipynb #b89c99ea
 def _layers(input_size, num_classes, num_filters, dropout):
     "The named layers of the network, in order."
     height, channels = input_size[0], 1
@@ -64,8 +62,8 @@ def spectrogram_cnn(input_size:Sequence[int], # (height, width) of the images, e
                    )->nn.Sequential: # the network, mapping (N, 1, H, W) images to (N, num_classes) logits
     "A convolutional network that classifies spectrogram images of size `input_size`."
     _check_input_size(input_size)
-    _check_count(num_classes, "num_classes")
-    _check_count(num_filters, "num_filters")
+    check_count(num_classes, "num_classes")
+    check_count(num_filters, "num_filters")
     _check_dropout(dropout)
     architecture = dict(input_size=tuple(input_size), num_classes=num_classes, num_filters=num_filters,
                         dropout=float(dropout))
@@ -75,7 +73,7 @@ def spectrogram_cnn(input_size:Sequence[int], # (height, width) of the images, e
     model.architecture = architecture
     return model
 
-# %% ../nbs/02_model.ipynb #c0afe206
+# %% ../nbs/02_model.ipynb #1def537f
 class LayerRow(NamedTuple):
     "One line of the layer table."
     name: str  # the layer's name in the network
@@ -98,19 +96,15 @@ def layer_table(model:nn.Module, # a network built by `spectrogram_cnn`
         return lambda layer, inputs, output: rows.append(LayerRow(
             name, type(layer).__name__, tuple(output.shape[1:]), sum(p.numel() for p in layer.parameters())))
     hooks = [layer.register_forward_hook(record(name)) for name, layer in children]
-    was_training = model.training
     try:
-        model.eval()
-        with torch.no_grad(): model(torch.zeros(1, 1, *architecture_of(model)["input_size"]))
+        with evaluating(model) as running: running(torch.zeros(1, 1, *architecture_of(model)["input_size"]))
     finally:
-        model.train(was_training)
         for hook in hooks: hook.remove()
     return rows
 
 def format_layer_table(rows:Sequence[LayerRow], # rows from `layer_table`
                       )->str: # an aligned plain-text table with a total line
-    "Lay out a layer table as text."
-    lines = [f"{'layer':<10} {'kind':<18} {'output shape':<14} {'parameters':>10}"]
-    lines += [f"{r.name:<10} {r.kind:<18} {str(r.output_shape):<14} {r.num_params:>10,}" for r in rows]
-    lines.append(f"{'total':<44} {sum(r.num_params for r in rows):>10,}")
-    return "\n".join(lines)
+    "Lay out a layer table as text, with format_table and a total line."
+    cells = [[r.name, r.kind, str(r.output_shape), f"{r.num_params:,}"] for r in rows]
+    total = ["total", "", "", f"{sum(r.num_params for r in rows):,}"]
+    return format_table(["layer", "kind", "output shape", "parameters"], [*cells, total])
