@@ -15,7 +15,7 @@ def main():
     "Wall time of a cold default study and the time of each of its steps, in seconds."
     with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
         env = {**os.environ, "SPECX_NB_CACHE": cache}
-        command = [sys.executable, "-c", "import sys; from specx_nb.study import main; sys.exit(main())",
+        command = [sys.executable, "-c", "import sys; from specx_nb.cli import main; sys.exit(main())",
                    "study", "--out", out, "--overwrite", "--quiet"]
         start = time.perf_counter()
         subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)

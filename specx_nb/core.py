@@ -6,7 +6,7 @@
 __all__ = ['check_count', 'check_pair', 'check_choice', 'format_table', 'Stages', 'device_of', 'evaluating', 'batched_logits',
            'torch_threads', 'write_atomically']
 
-# %% ../nbs/99_core.ipynb #12b7607c
+# %% ../nbs/99_core.ipynb #040fbfef
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-# %% ../nbs/99_core.ipynb #42561cba
+# %% ../nbs/99_core.ipynb #9557358e
 def check_count(value:int, # the value to check
                 name:str, # the argument's name, for the message
                 minimum:int=1, # the smallest allowed value
@@ -29,7 +29,7 @@ def check_count(value:int, # the value to check
     if value < minimum: raise ValueError(f"`{name}` must be at least {minimum}, got {value}")
     return int(value)
 
-# %% ../nbs/99_core.ipynb #d5ccdd01
+# %% ../nbs/99_core.ipynb #169c79ee
 def check_pair(value:Sequence[int], # the value to check
                name:str, # the argument's name, for the message
               )->tuple[int, int]: # `value` as a tuple of two plain ints
@@ -47,7 +47,7 @@ def check_choice(value:object, # the value to check
         raise ValueError(f"`{name}` must be one of {tuple(choices)}, got {value!r}")
     return value
 
-# %% ../nbs/99_core.ipynb #0025e97e
+# %% ../nbs/99_core.ipynb #623d8c13
 def format_table(header:Sequence[str], # the column titles
                  rows:Sequence[Sequence], # the cells, one sequence per row; converted with str
                 )->str: # the table as lines of text, a rule under the header
@@ -59,7 +59,7 @@ def format_table(header:Sequence[str], # the column titles
     def line(row): return "  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths)))
     return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths), *map(line, cells[1:])])
 
-# %% ../nbs/99_core.ipynb #bce847b7
+# %% ../nbs/99_core.ipynb #11ae2081
 class Stages:
     "Time named steps of a run and show them on one progress bar; the seconds of each step are in `seconds`."
     def __init__(self,
@@ -81,7 +81,7 @@ class Stages:
 
     def close(self): self.bar.close()
 
-# %% ../nbs/99_core.ipynb #8f1d6a3f
+# %% ../nbs/99_core.ipynb #32f0dbde
 def device_of(net:nn.Module, # a network
              )->torch.device: # where its first parameter is; the CPU for a network without parameters
     "The device a network's parameters are on."
@@ -100,7 +100,7 @@ def evaluating(net:nn.Module, # the network to run
     finally:
         net.train(was_training).to(home)
 
-# %% ../nbs/99_core.ipynb #32678f78
+# %% ../nbs/99_core.ipynb #0a895c78
 def batched_logits(net:nn.Module, # the network, mapping images (N, ...) to logits (N, classes)
                    images:torch.Tensor, # the images (N, ...)
                    batch_size:int=128, # images per forward pass
@@ -111,7 +111,7 @@ def batched_logits(net:nn.Module, # the network, mapping images (N, ...) to logi
         where = device_of(running)
         return torch.cat([running(chunk.to(where)).cpu() for chunk in images.split(batch_size)])
 
-# %% ../nbs/99_core.ipynb #8fea9944
+# %% ../nbs/99_core.ipynb #fa9dc554
 @contextmanager
 def torch_threads(num_threads:int|None, # CPU threads for torch inside the block; None leaves torch's setting alone
                  )->Iterator[None]: # nothing; the setting holds inside the block
@@ -125,19 +125,20 @@ def torch_threads(num_threads:int|None, # CPU threads for torch inside the block
     try: yield
     finally: torch.set_num_threads(previous)
 
-# %% ../nbs/99_core.ipynb #2d5c183a
+# %% ../nbs/99_core.ipynb #40d5ca9e
 def write_atomically(path:str|Path, # the file to write; its folder is created if needed
                      data:bytes|str, # the whole content; text is written as UTF-8
                     )->Path: # `path`
     "Write `data` to `path` so that the file is either complete or absent, never half-written."
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(temporary, "xb") as file: file.write(data.encode() if isinstance(data, str) else data)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         try: temporary.unlink(missing_ok=True)
         except OSError: pass  # the first error is the one to report
+        if isinstance(error, OSError): raise OSError(error.errno, error.strerror, str(path)) from None
         raise
     return path

@@ -6,9 +6,9 @@
 __all__ = ['CLASS_NAMES', 'SAMPLE_RATE', 'NUM_SAMPLES', 'BACKGROUND_FREQUENCY', 'BACKGROUND_AMPLITUDE', 'NOISE_CUTOFF',
            'NOISE_RMS', 'CLASS_SIGNALS', 'random_stream', 'sum_of_sines', 'sum_of_gaussians', 'single_frequency',
            'three_frequency', 'gaussian_peaks', 'gaussian_pulses', 'background_sinusoid', 'high_frequency_noise',
-           'generate_time_series', 'split_labels', 'example_indices', 'plot_time_series']
+           'background_frequencies', 'generate_time_series', 'split_labels', 'example_indices', 'plot_time_series']
 
-# %% ../nbs/00_data.ipynb #91579b60
+# %% ../nbs/00_data.ipynb #216a8c00
 import zlib
 from collections.abc import Sequence
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from .core import check_count
 
-# %% ../nbs/00_data.ipynb #c6702f8f
+# %% ../nbs/00_data.ipynb #7b49a555
 CLASS_NAMES = ("SingleFrequency", "ThreeFrequency", "Gaussian", "Pulse")  # the four classes, in label order
 SAMPLE_RATE = 1000.0  # samples per second (Hz)
 NUM_SAMPLES = 1000  # samples per series: one second
@@ -26,14 +26,14 @@ BACKGROUND_AMPLITUDE = 0.5  # half the amplitude of a class sine: faint but visi
 NOISE_CUTOFF = 220.0  # Hz, the noise has no power below this frequency
 NOISE_RMS = 1.0  # root-mean-square amplitude of the noise
 
-# %% ../nbs/00_data.ipynb #8e5f3921
+# %% ../nbs/00_data.ipynb #e8e013d6
 def random_stream(seed:int, # the simulation's seed
                   name:str, # which part of the simulation draws from this stream
                  )->np.random.Generator: # a generator that depends only on `seed` and `name`
     "A random generator for one named part of the simulation, independent of every other part."
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
-# %% ../nbs/00_data.ipynb #9fd277ea
+# %% ../nbs/00_data.ipynb #9c78efcc
 def sum_of_sines(t:np.ndarray, # sample times in s, shape (T,)
                  frequency:np.ndarray, # Hz, shape (n, k)
                  amplitude:np.ndarray, # shape (n, k)
@@ -50,7 +50,7 @@ def sum_of_gaussians(t:np.ndarray, # sample times in s, shape (T,)
     "Sum `k` Gaussian bumps in time for each of `n` series."
     return np.einsum("nk,nkt->nt", amplitude, np.exp(-0.5 * ((t - centre[..., None]) / width[..., None]) ** 2))
 
-# %% ../nbs/00_data.ipynb #b54a0d3f
+# %% ../nbs/00_data.ipynb #6245fedb
 def single_frequency(rng:np.random.Generator, # the stream to draw parameters from
                      n:int, # how many series
                      t:np.ndarray, # sample times in s, shape (T,)
@@ -89,14 +89,16 @@ def gaussian_pulses(rng:np.random.Generator, # the stream to draw parameters fro
 
 CLASS_SIGNALS = dict(zip(CLASS_NAMES, (single_frequency, three_frequency, gaussian_peaks, gaussian_pulses)))
 
-# %% ../nbs/00_data.ipynb #1a466a80
+# %% ../nbs/00_data.ipynb #dd5dce07
 def background_sinusoid(rng:np.random.Generator, # the stream to draw parameters from
                         n:int, # how many series
                         t:np.ndarray, # sample times in s, shape (T,)
+                        frequency:float|np.ndarray=BACKGROUND_FREQUENCY, # Hz, one for all series or one per series
                        )->np.ndarray: # the series, shape (n, T)
-    "The confounding background: a sine at `BACKGROUND_FREQUENCY` with a random phase per series."
+    "The confounding background: a sine at `frequency` with a random phase per series."
     ones = np.ones((n, 1))
-    return sum_of_sines(t, BACKGROUND_FREQUENCY * ones, BACKGROUND_AMPLITUDE * ones, rng.uniform(0, 2 * np.pi, (n, 1)))
+    frequency = np.broadcast_to(np.asarray(frequency, dtype=np.float64), (n,))[:, None]
+    return sum_of_sines(t, frequency, BACKGROUND_AMPLITUDE * ones, rng.uniform(0, 2 * np.pi, (n, 1)))
 
 def high_frequency_noise(rng:np.random.Generator, # the stream to draw parameters from
                          n:int, # how many series
@@ -107,7 +109,7 @@ def high_frequency_noise(rng:np.random.Generator, # the stream to draw parameter
     keep = np.fft.rfftfreq(len(t), d=t[1] - t[0]) >= NOISE_CUTOFF
     return NOISE_RMS * np.fft.irfft(spectrum * keep, n=len(t), axis=-1) / np.sqrt(keep.mean())
 
-# %% ../nbs/00_data.ipynb #0836fa78
+# %% ../nbs/00_data.ipynb #dc10f1fe
 def _check_class_names(class_names):
     if isinstance(class_names, str) or not isinstance(class_names, Sequence) or not class_names:
         raise TypeError(f"`class_names` must be a non-empty sequence of names from {CLASS_NAMES}, got {class_names!r}")
@@ -115,24 +117,39 @@ def _check_class_names(class_names):
     if unknown: raise ValueError(f"`class_names` holds unknown classes {unknown}; known classes are {CLASS_NAMES}")
     if len(set(class_names)) != len(class_names): raise ValueError(f"`class_names` repeats a class: {class_names!r}")
 
+def background_frequencies(background:bool|dict, # True, False, or {class name: frequency in Hz}
+                           class_names:Sequence[str]=CLASS_NAMES, # the classes, in label order
+                          )->np.ndarray: # float64 (C,): each class's background frequency, NaN for none
+    "The background frequency of every class for a `background` setting of `generate_time_series`."
+    if isinstance(background, bool): return np.full(len(class_names), BACKGROUND_FREQUENCY if background else np.nan)
+    if not isinstance(background, dict) or any(c not in CLASS_NAMES for c in background):
+        raise ValueError(f"`background` must be True, False or a dict from class names {CLASS_NAMES} to frequencies "
+                         f"in Hz, got {background!r}")
+    frequencies = np.array([np.nan if background.get(c) is None else background[c] for c in class_names], float)
+    if np.any(frequencies[np.isfinite(frequencies)] <= 0) or np.any(frequencies >= SAMPLE_RATE / 2):
+        raise ValueError(f"`background` frequencies must be between 0 and {SAMPLE_RATE / 2} Hz, got {background!r}")
+    return frequencies
+
 def generate_time_series(num_obs_per_class:int=500, # observations of each class
                          class_names:Sequence[str]=CLASS_NAMES, # which classes, in label order
                          *,
                          seed:int=0, # the same seed gives the same arrays
-                         background:bool=True, # add the background sinusoid
+                         background:bool|dict=True, # the background: everywhere, nowhere, or {class: frequency}
                          noise:bool=True, # add the high-frequency noise
                         )->tuple[np.ndarray, np.ndarray]: # series `x` float32 (N, T) and `labels` int64 (N,)
     "Simulate `num_obs_per_class` noisy series of each class, grouped by class."
     check_count(num_obs_per_class, "num_obs_per_class")
     _check_class_names(class_names)
+    frequency = np.repeat(background_frequencies(background, class_names), num_obs_per_class)  # per series
     t = np.arange(NUM_SAMPLES) / SAMPLE_RATE
     n = num_obs_per_class * len(class_names)
     x = np.concatenate([CLASS_SIGNALS[c](random_stream(seed, c), num_obs_per_class, t) for c in class_names])
-    x += background * background_sinusoid(random_stream(seed, "background"), n, t)
+    tone = background_sinusoid(random_stream(seed, "background"), n, t, np.nan_to_num(frequency, nan=1.0))
+    x += np.isfinite(frequency)[:, None] * tone
     x += noise * high_frequency_noise(random_stream(seed, "noise"), n, t)
     return x.astype(np.float32), np.repeat(np.arange(len(class_names), dtype=np.int64), num_obs_per_class)
 
-# %% ../nbs/00_data.ipynb #8896f9e0
+# %% ../nbs/00_data.ipynb #91f299d7
 def split_labels(labels:np.ndarray, # integer class label of each observation, shape (N,)
                  train_fraction:float=0.8, # share of each class that goes to training, in (0, 1)
                  *,
@@ -151,7 +168,7 @@ def split_labels(labels:np.ndarray, # integer class label of each observation, s
     train_idx = np.sort(np.concatenate(train))
     return train_idx, np.setdiff1d(np.arange(len(labels)), train_idx)
 
-# %% ../nbs/00_data.ipynb #f6f7d07c
+# %% ../nbs/00_data.ipynb #0f6e6c2d
 def example_indices(labels:np.ndarray, # integer class label of each observation
                     per_class:int=3, # observations of each class
                    )->np.ndarray: # indices ordered observation-major: one of each class, then the next, ...
@@ -161,7 +178,7 @@ def example_indices(labels:np.ndarray, # integer class label of each observation
     if min(map(len, firsts)) < per_class: raise ValueError(f"some class has fewer than `per_class`={per_class} observations")
     return np.stack(firsts, axis=1).ravel()
 
-# %% ../nbs/00_data.ipynb #8ae256f2
+# %% ../nbs/00_data.ipynb #dfd4f899
 def plot_time_series(x:np.ndarray, # series, shape (N, T)
                      labels:np.ndarray, # integer class label of each series
                      class_names:Sequence[str]=CLASS_NAMES, # names for the labels

@@ -6,7 +6,7 @@
 __all__ = ['NUM_BLOCKS', 'POOL_SIZE', 'MIN_IMAGE_SIDE', 'spectrogram_cnn', 'LayerRow', 'architecture_of', 'layer_table',
            'format_layer_table']
 
-# %% ../nbs/02_model.ipynb #c43a73ce
+# %% ../nbs/02_model.ipynb #4b5718eb
 from collections import OrderedDict
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -17,14 +17,14 @@ from torch import nn
 from .core import check_count, check_pair, evaluating, format_table
 from .data import CLASS_NAMES
 
-# %% ../nbs/02_model.ipynb #0eee19cd
+# %% ../nbs/02_model.ipynb #3f3def1e
 NUM_BLOCKS = 3  # convolution blocks; the filters double from one block to the next
 POOL_SIZE = 2  # max pooling between blocks divides the height and width by this
 
-# %% ../nbs/02_model.ipynb #13114a07
+# %% ../nbs/02_model.ipynb #9f2b7055
 MIN_IMAGE_SIDE = POOL_SIZE ** (NUM_BLOCKS - 1)  # smallest height and width the network accepts
 
-# %% ../nbs/02_model.ipynb #e832036d
+# %% ../nbs/02_model.ipynb #49c8248b
 def _check_input_size(input_size):
     if min(check_pair(input_size, "input_size")) < MIN_IMAGE_SIDE:
         raise ValueError(f"`input_size` must be at least {MIN_IMAGE_SIDE} in both directions for the "
@@ -34,7 +34,7 @@ def _check_dropout(dropout):
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"`dropout` must be a probability in [0, 1), got {dropout!r}")
 
-# %% ../nbs/02_model.ipynb #b89c99ea
+# %% ../nbs/02_model.ipynb #e9cb59f0
 def _layers(input_size, num_classes, num_filters, dropout):
     "The named layers of the network, in order."
     height, channels = input_size[0], 1
@@ -73,7 +73,7 @@ def spectrogram_cnn(input_size:Sequence[int], # (height, width) of the images, e
     model.architecture = architecture
     return model
 
-# %% ../nbs/02_model.ipynb #1def537f
+# %% ../nbs/02_model.ipynb #dca132a5
 class LayerRow(NamedTuple):
     "One line of the layer table."
     name: str  # the layer's name in the network

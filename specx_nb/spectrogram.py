@@ -6,9 +6,9 @@
 __all__ = ['SEGMENT_LENGTH', 'SEGMENT_OVERLAP', 'POWER_FLOOR', 'IMAGE_SIZE', 'SIGNAL_LOG_POWER', 'spectrogram_images',
            'spectrogram_axes', 'frequency_row', 'generate_spectrogram_data', 'signal_pixel_mask', 'background_rows',
            'show_spectrogram', 'plot_spectrograms', 'plot_observation', 'spectrogram_browser', 'SpectrogramDataset',
-           'default_dataset']
+           'default_split', 'default_dataset']
 
-# %% ../nbs/01_spectrogram.ipynb #6b848f8b
+# %% ../nbs/01_spectrogram.ipynb #abfb1ac1
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -19,15 +19,16 @@ from IPython.display import display
 from matplotlib.image import AxesImage
 from scipy import signal
 
+from .core import check_count
 from .data import (BACKGROUND_FREQUENCY, CLASS_NAMES, NUM_SAMPLES, SAMPLE_RATE, background_sinusoid,
                            example_indices, generate_time_series, split_labels)
 
-# %% ../nbs/01_spectrogram.ipynb #704b687f
+# %% ../nbs/01_spectrogram.ipynb #d533e06d
 SEGMENT_LENGTH = 80  # samples per window: 12.5 Hz frequency resolution at 1 kHz
 SEGMENT_OVERLAP = 40  # samples shared by consecutive windows: a 40 ms hop
 POWER_FLOOR = 1e-6  # added to the power spectral density before taking the logarithm
 
-# %% ../nbs/01_spectrogram.ipynb #6ebdfc8a
+# %% ../nbs/01_spectrogram.ipynb #627e2085
 def _spectrogram(x, sample_rate):
     "Frequencies, times and power of the spectrograms of `x` (..., T), Nyquist row dropped."
     f, t, power = signal.spectrogram(x, fs=sample_rate, window="hann", nperseg=SEGMENT_LENGTH,
@@ -52,10 +53,10 @@ def spectrogram_axes(num_samples:int=NUM_SAMPLES, # samples per series
     f, t, _ = _spectrogram(np.zeros((1, num_samples)), sample_rate)
     return f, t
 
-# %% ../nbs/01_spectrogram.ipynb #d2a30a86
+# %% ../nbs/01_spectrogram.ipynb #c87eed57
 IMAGE_SIZE = tuple(len(a) for a in spectrogram_axes())  # (H, W) of every spectrogram image
 
-# %% ../nbs/01_spectrogram.ipynb #7dc20367
+# %% ../nbs/01_spectrogram.ipynb #cd6718bb
 def frequency_row(frequency:float, # Hz
                   num_samples:int=NUM_SAMPLES, # samples per series
                   sample_rate:float=SAMPLE_RATE, # Hz
@@ -66,7 +67,7 @@ def frequency_row(frequency:float, # Hz
         raise ValueError(f"`frequency` must be between {freqs[0]} and {freqs[-1]} Hz, got {frequency}")
     return int(np.abs(freqs - frequency).argmin())
 
-# %% ../nbs/01_spectrogram.ipynb #1fce55f3
+# %% ../nbs/01_spectrogram.ipynb #06bb2268
 def generate_spectrogram_data(num_obs_per_class:int=500, # observations of each class
                               class_names:Sequence[str]=CLASS_NAMES, # which classes, in label order
                               *,
@@ -78,7 +79,7 @@ def generate_spectrogram_data(num_obs_per_class:int=500, # observations of each 
     x, labels = generate_time_series(num_obs_per_class, class_names, seed=seed, background=background, noise=noise)
     return x, spectrogram_images(x), labels
 
-# %% ../nbs/01_spectrogram.ipynb #bec431bd
+# %% ../nbs/01_spectrogram.ipynb #06f19c37
 SIGNAL_LOG_POWER = float(np.log10(1000 * POWER_FLOOR))  # log10 power from which a pixel holds a part of the signal
 
 def signal_pixel_mask(part_images:np.ndarray, # spectrograms of one part of the simulation alone (N, 1, H, W)
@@ -97,7 +98,7 @@ def background_rows(min_log_power:float=SIGNAL_LOG_POWER, # log10 power that cou
     alone = spectrogram_images(background_sinusoid(np.random.default_rng(0), 1, t))  # its power has no phase
     return signal_pixel_mask(alone, min_log_power)[0].any(axis=-1)
 
-# %% ../nbs/01_spectrogram.ipynb #6e52f404
+# %% ../nbs/01_spectrogram.ipynb #7198f580
 def show_spectrogram(ax:plt.Axes, # where to draw
                      image:np.ndarray, # one image, (1, H, W) or (H, W)
                      *,
@@ -115,7 +116,7 @@ def show_spectrogram(ax:plt.Axes, # where to draw
     ax.set_ylabel("Frequency (Hz)")
     return im
 
-# %% ../nbs/01_spectrogram.ipynb #e4e91f5c
+# %% ../nbs/01_spectrogram.ipynb #d5ffc018
 def plot_spectrograms(images:np.ndarray, # spectrogram images (N, 1, H, W)
                       labels:np.ndarray, # integer class label of each image
                       class_names:Sequence[str]=CLASS_NAMES, # names for the labels
@@ -135,7 +136,7 @@ def plot_spectrograms(images:np.ndarray, # spectrogram images (N, 1, H, W)
     fig.tight_layout()
     return fig
 
-# %% ../nbs/01_spectrogram.ipynb #0d173cef
+# %% ../nbs/01_spectrogram.ipynb #7e24d299
 def plot_observation(x:np.ndarray, # one series, shape (T,)
                      image:np.ndarray, # its spectrogram image, (1, H, W) or (H, W)
                      title:str="", # shown above the figure
@@ -153,7 +154,7 @@ def plot_observation(x:np.ndarray, # one series, shape (T,)
     fig.tight_layout()
     return fig
 
-# %% ../nbs/01_spectrogram.ipynb #d5557e1c
+# %% ../nbs/01_spectrogram.ipynb #b3cc5593
 def spectrogram_browser(x:np.ndarray, # series, shape (N, T)
                         images:np.ndarray, # their spectrogram images (N, 1, H, W)
                         labels:np.ndarray, # integer class label of each observation
@@ -177,7 +178,7 @@ def spectrogram_browser(x:np.ndarray, # series, shape (N, T)
     browser.add_class("specx-spectrogram-browser")  # lets a browser test find it on the page
     return browser
 
-# %% ../nbs/01_spectrogram.ipynb #89bfb3fa
+# %% ../nbs/01_spectrogram.ipynb #966d5c4c
 class SpectrogramDataset(NamedTuple):
     "The simulated observations and their split into training and validation sets."
     series: np.ndarray  # noisy time series, float32 (N, T)
@@ -185,6 +186,15 @@ class SpectrogramDataset(NamedTuple):
     labels: np.ndarray  # class index of every observation, int64 (N,)
     train_idx: np.ndarray  # indices of the training observations
     val_idx: np.ndarray  # indices of the validation observations
+
+def default_split(num_obs_per_class:int=500, # observations of each class
+                  *,
+                  seed:int=0, # seeds the split, as it seeds the data set
+                  train_fraction:float=0.8, # share of each class used for training, as in the original
+                 )->tuple[np.ndarray, np.ndarray, np.ndarray]: # labels, train_idx and val_idx of the data set
+    "The labels of the tutorial's data set and its stratified split, known without simulating anything."
+    labels = np.repeat(np.arange(len(CLASS_NAMES), dtype=np.int64), check_count(num_obs_per_class, "num_obs_per_class"))
+    return labels, *split_labels(labels, train_fraction, seed=seed)
 
 def default_dataset(num_obs_per_class:int=500, # observations of each class
                     *,
@@ -194,6 +204,5 @@ def default_dataset(num_obs_per_class:int=500, # observations of each class
                     noise:bool=True, # add the high-frequency noise
                    )->SpectrogramDataset: # series, images, labels and the split
     "The tutorial's data set: simulated series of the four classes, their spectrograms and a stratified split."
-    series, images, labels = generate_spectrogram_data(num_obs_per_class, seed=seed, background=background,
-                                                       noise=noise)
-    return SpectrogramDataset(series, images, labels, *split_labels(labels, train_fraction, seed=seed))
+    series, images, _ = generate_spectrogram_data(num_obs_per_class, seed=seed, background=background, noise=noise)
+    return SpectrogramDataset(series, images, *default_split(num_obs_per_class, seed=seed, train_fraction=train_fraction))

@@ -7,7 +7,7 @@ __all__ = ['HISTORY_KEYS', 'DEFAULT_RECIPE', 'minibatch_predict', 'scores_to_lab
            'classification_metrics', 'plot_confusion', 'save_model', 'load_model', 'train_default_network',
            'default_cache_dir', 'trained_network']
 
-# %% ../nbs/03_train.ipynb #b765df05
+# %% ../nbs/03_train.ipynb #be9a6c73
 import hashlib
 import io
 import json
@@ -34,7 +34,7 @@ from .data import CLASS_NAMES
 from .model import architecture_of, spectrogram_cnn
 from .spectrogram import IMAGE_SIZE, default_dataset
 
-# %% ../nbs/03_train.ipynb #02a0a54e
+# %% ../nbs/03_train.ipynb #ad5c9ecd
 def _as_images(x, input_size, name):
     "`x` as a float32 tensor of images (N, 1, H, W) of the network's size `input_size`."
     if isinstance(x, np.ndarray) and not x.flags.writeable: x = np.array(x)  # torch warns on read-only memory
@@ -63,7 +63,7 @@ def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"`seed` must be an integer, got {seed!r}")
 
-# %% ../nbs/03_train.ipynb #82355c9f
+# %% ../nbs/03_train.ipynb #79bc03ea
 def _device_of(model, device):
     "The device to run on, `model`'s own when `device` is None; the model is moved there."
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -94,11 +94,11 @@ def scores_to_label(scores:np.ndarray, # classification scores (N, num_classes)
                          f"got {scores.shape}")
     return np.asarray(class_names, dtype=str)[scores.argmax(axis=1)]
 
-# %% ../nbs/03_train.ipynb #7adf2c37
+# %% ../nbs/03_train.ipynb #496540e4
 HISTORY_KEYS = ("iteration_train_loss", "iteration_train_accuracy", "epoch_train_loss", "epoch_train_accuracy",
                 "epoch_val_loss", "epoch_val_accuracy", "epoch_iteration", "epoch_seconds")  # the keys of a history
 
-# %% ../nbs/03_train.ipynb #25d4a265
+# %% ../nbs/03_train.ipynb #b3da1c32
 def _shuffled_batches(x, y, batch_size, generator):
     "The training set in shuffled mini-batches of images and labels."
     for batch in torch.randperm(len(x), generator=generator).split(batch_size): yield x[batch], y[batch]
@@ -120,7 +120,7 @@ def _evaluate(model, x, y, batch_size, device):
     logits = batched_logits(model, x, batch_size, device)
     return F.cross_entropy(logits, y).item(), (logits.argmax(dim=1) == y).float().mean().item()
 
-# %% ../nbs/03_train.ipynb #e34c0db1
+# %% ../nbs/03_train.ipynb #02862125
 def _in_notebook():
     "Whether the code runs in a Jupyter kernel, where a displayed figure can be replaced."
     return hasattr(get_ipython(), "kernel")
@@ -133,7 +133,7 @@ def _show_progress(history, handle=None):
     plt.close(fig)  # it has been displayed; closing keeps the notebook from showing it once more
     return handle
 
-# %% ../nbs/03_train.ipynb #649deba1
+# %% ../nbs/03_train.ipynb #69e75f91
 def _training_data(model, train_x, train_y, val_x, val_y):
     "The images and labels as tensors, checked against the network."
     architecture = architecture_of(model)
@@ -160,7 +160,7 @@ def _record_epoch(history, val_loss, val_accuracy, num_batches, seconds):
     history["epoch_iteration"].append(len(history["iteration_train_loss"]))
     history["epoch_seconds"].append(seconds)
 
-# %% ../nbs/03_train.ipynb #fd2800f1
+# %% ../nbs/03_train.ipynb #d025448d
 def train_network(model:nn.Module, # a network built by spectrogram_cnn; trained in place
                   train_x:np.ndarray|torch.Tensor, # training images (N, 1, H, W) of the network's size
                   train_y:np.ndarray|torch.Tensor, # their class indices (N,)
@@ -198,7 +198,7 @@ def train_network(model:nn.Module, # a network built by spectrogram_cnn; trained
             if live_figure: handle = _show_progress(history, handle)
     return model.eval(), history
 
-# %% ../nbs/03_train.ipynb #2eede986
+# %% ../nbs/03_train.ipynb #d3065b65
 def plot_training_progress(history:dict, # a history from train_network
                            smoothing_window:int=10, # iterations in the moving average of the training curves
                           )->plt.Figure: # accuracy (%) and loss against the iteration
@@ -216,14 +216,14 @@ def plot_training_progress(history:dict, # a history from train_network
         ax.plot(history["epoch_iteration"], scale * np.asarray(history[f"epoch_val_{key}"]), "k--o", ms=4,
                 lw=1, label="validation")
         ax.set_ylabel(label)
-    axes[0].legend(loc="lower right", fontsize=8)
+    axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     axes[1].set_xlabel("Iteration (grey lines: ends of epochs)")
     epochs = len(history["epoch_iteration"])
     fig.suptitle(f"Training progress: epoch {epochs}, validation accuracy {history['epoch_val_accuracy'][-1]:.1%}")
     fig.tight_layout()
     return fig
 
-# %% ../nbs/03_train.ipynb #20f9c361
+# %% ../nbs/03_train.ipynb #1fd5720f
 def _label_indices(labels, class_names, name):
     "Class indices of `labels`, given as indices or as names from `class_names`."
     labels = np.asarray(labels)
@@ -260,7 +260,7 @@ def classification_metrics(true_labels:np.ndarray, # the true class of every obs
             "per_class_precision": dict(zip(class_names, _ratios(correct, matrix.sum(axis=0)))),
             "confusion_matrix": matrix.tolist()}
 
-# %% ../nbs/03_train.ipynb #968c3969
+# %% ../nbs/03_train.ipynb #3fb240bd
 def _summary_cells(ax, values, vertical):
     "Draw a row or column of percentages, shaded by value; None shows as a dash."
     shares = np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -305,7 +305,7 @@ def plot_confusion(true_labels:np.ndarray, # the true class of every observation
     fig.suptitle(f"{title}{': ' if title else ''}accuracy {metrics['accuracy']:.1%} of {matrix.sum()}")
     return fig
 
-# %% ../nbs/03_train.ipynb #58e4797b
+# %% ../nbs/03_train.ipynb #e41deae5
 _CHECKPOINT_FORMAT = "specx_nb.checkpoint/1"  # tag of the files written by save_model
 
 def save_model(model:nn.Module, # a network built by `spectrogram_cnn`
@@ -322,7 +322,7 @@ def save_model(model:nn.Module, # a network built by `spectrogram_cnn`
     torch.save({"format": _CHECKPOINT_FORMAT, "architecture": architecture, "state_dict": state, "extra": extra}, buffer)
     return write_atomically(path, buffer.getvalue())
 
-# %% ../nbs/03_train.ipynb #e416b499
+# %% ../nbs/03_train.ipynb #8b42dae7
 def _read_checkpoint(path):
     "The network (in evaluation mode, on the CPU) and the extra values stored in a file from `save_model`."
     path = Path(path)
@@ -344,7 +344,7 @@ def load_model(path:str|Path, # a file written by `save_model`
     "Load a network saved with `save_model`."
     return _read_checkpoint(path)[0]
 
-# %% ../nbs/03_train.ipynb #a0379404
+# %% ../nbs/03_train.ipynb #aea2380e
 DEFAULT_RECIPE = dict(
     epochs=8,  # passes over the 1600 training images
     batch_size=32,  # images per SGD step: 50 steps per epoch
@@ -367,13 +367,13 @@ def train_default_network(seed:int=0, # seeds the data, the split, the initial w
                          data.images[data.val_idx], data.labels[data.val_idx], **DEFAULT_RECIPE, seed=seed,
                          progress=progress)
 
-# %% ../nbs/03_train.ipynb #4018b80e
+# %% ../nbs/03_train.ipynb #f0ed595c
 def default_cache_dir()->Path: # where `trained_network` keeps its files
     "The folder of the trained-network cache."
     if os.environ.get("SPECX_NB_CACHE"): return Path(os.environ["SPECX_NB_CACHE"]).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "specx_nb"
 
-# %% ../nbs/03_train.ipynb #c936fbb9
+# %% ../nbs/03_train.ipynb #d6f7fc6a
 _RESULT_MODULES = ("core", "data", "spectrogram", "model", "train")  # modules whose code determines the trained weights
 
 def _source_digest():
@@ -392,7 +392,7 @@ def _cache_key(settings):
                   torch=torch.__version__, specx_nb=specx_nb.__version__, source=_source_digest())
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
-# %% ../nbs/03_train.ipynb #ff649c1a
+# %% ../nbs/03_train.ipynb #1508fc41
 def trained_network(seed:int=0, # seeds the data, the split, the initial weights and the training
                     *,
                     num_obs_per_class:int=500, # observations of each class

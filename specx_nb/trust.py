@@ -10,7 +10,7 @@ __all__ = ['METHODS', 'STABILITY_COUNTS', 'TRUST_FIGURES', 'feature_means', 'fea
            'recommended_num_samples', 'plot_stability', 'plot_method_maps', 'trust_report', 'trust_tables',
            'format_trust_summary']
 
-# %% ../nbs/06_trust.ipynb #e1b1f6ff
+# %% ../nbs/06_trust.ipynb #2239eaa4
 import copy
 import math
 from collections.abc import Sequence
@@ -32,7 +32,7 @@ from .lime import (excluded_fill, grid_segmentation, image_lime, importance_map,
 from .spectrogram import background_rows, default_dataset, show_spectrogram, signal_pixel_mask
 from .train import minibatch_predict
 
-# %% ../nbs/06_trust.ipynb #30372834
+# %% ../nbs/06_trust.ipynb #270835f1
 def feature_means(pixel_values:np.ndarray, # per-pixel values (..., H, W)
                   feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
                  )->np.ndarray: # float64 (..., K): the mean value over each feature's pixels
@@ -61,7 +61,7 @@ def true_feature_masks(clean_images:np.ndarray, # spectrograms of the clean sign
     band = feature_mask(np.broadcast_to(background_rows()[:, None], feature_map.shape), feature_map, min_fraction)
     return signal, band & ~signal
 
-# %% ../nbs/06_trust.ipynb #2d52a5af
+# %% ../nbs/06_trust.ipynb #f1092ac1
 _OUTLINE_UPSAMPLING = 8  # sub-pixels per pixel side when tracing an outline, so that it follows the pixel edges
 
 def _outline(ax, artist, mask, **kwargs):
@@ -89,14 +89,14 @@ def plot_ground_truth(images:np.ndarray, # spectrograms (N, 1, H, W)
         show_spectrogram(bottom, truth, cmap=colours, vmin=-0.5, vmax=2.5, interpolation="nearest")
         bottom.set_title("true features", fontsize=9)
     handles = [Patch(color=c, label=l) for c, l in zip(_TRUTH_COLOURS[1:], ["background", "signal"])]
-    axes[1, -1].legend(handles=handles, fontsize=7, loc="lower right")
+    fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncols=2)
     return fig
 
-# %% ../nbs/06_trust.ipynb #13c917f4
+# %% ../nbs/06_trust.ipynb #ba82096e
 METHODS = {"lime_tree": "LIME (tree)", "lime_linear": "LIME (linear)", "occlusion": "occlusion",
            "grad_cam": "Grad-CAM"}  # the explainers compared, by key, with their names in figures
 
-# %% ../nbs/06_trust.ipynb #f0e92d54
+# %% ../nbs/06_trust.ipynb #09455430
 _SERIES_NAMES = {**METHODS, "uniform": "even map", "random": "random order"}  # names of the series in figures
 
 def _grouped_bars(ax, table, baseline=None):
@@ -125,7 +125,7 @@ def plot_relevance_mass(relevance:dict, # {method: {class: mean relevance mass}}
     axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
-# %% ../nbs/06_trust.ipynb #d75870bb
+# %% ../nbs/06_trust.ipynb #a03c943f
 def occlusion_importance(net:nn.Module, # the classifier, returning logits (N, classes) for images (N, 1, H, W)
                          image:np.ndarray, # the image to explain, (1, H, W) or (H, W)
                          channel:int, # the class whose score is explained
@@ -139,7 +139,7 @@ def occlusion_importance(net:nn.Module, # the classifier, returning logits (N, c
     scores = masked_scores(net, image, feature_map, masks, channel, batch_size=k + 1, device=device)[:, 0]
     return (scores[0] - scores[1:]).astype(np.float64)
 
-# %% ../nbs/06_trust.ipynb #3e886806
+# %% ../nbs/06_trust.ipynb #7e5e91dd
 def _last_relu(net):
     "The last ReLU module of `net`: for `spectrogram_cnn`, the output of its last convolution block."
     relus = [m for m in net.modules() if isinstance(m, nn.ReLU)]
@@ -174,7 +174,7 @@ def grad_cam(net:nn.Module, # the classifier, returning logits (N, classes) for 
     finally:
         hook.remove()
 
-# %% ../nbs/06_trust.ipynb #00552f36
+# %% ../nbs/06_trust.ipynb #09df50aa
 def band_filled(images:np.ndarray, # images (N, 1, H, W)
                )->np.ndarray: # float32 copy of images, the background band filled as LIME fills an excluded feature
     "The images with the background band's rows removed the way LIME removes a feature: filled with the image mean."
@@ -204,7 +204,7 @@ def intervention_table(nets:dict[str, nn.Module], # the networks to evaluate, by
                                         for c, name in enumerate(class_names)}
     return table
 
-# %% ../nbs/06_trust.ipynb #6e864131
+# %% ../nbs/06_trust.ipynb #506a0f06
 def plot_intervention(table:dict, # from `intervention_table`: {net: {version: {class: {"accuracy", "true_class_score"}}}}
                      )->plt.Figure: # two panels: accuracy and mean true-class score per class
     "Bar charts of every network's accuracy and true-class score on every version of the images."
@@ -215,10 +215,10 @@ def plot_intervention(table:dict, # from `intervention_table`: {net: {version: {
         _grouped_bars(ax, bars)
         ax.set_title(title, fontsize=9)
         ax.set_ylim(0, 1.05)
-    axes[1].legend(fontsize=7, loc="lower left")
+    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
-# %% ../nbs/06_trust.ipynb #1c9cafcd
+# %% ../nbs/06_trust.ipynb #bbba5551
 def deletion_order(importance:np.ndarray, # (K,): importance of every feature
                    rng:np.random.Generator, # breaks ties between equal importances
                   )->np.ndarray: # (K,): the features, most important first
@@ -251,7 +251,7 @@ def deletion_area(curve:np.ndarray, # (..., P): scores after removing evenly spa
     if curve.shape[-1] < 2: raise ValueError(f"`curve` needs at least two points, got shape {curve.shape}")
     return trapezoid(curve, dx=1 / (curve.shape[-1] - 1), axis=-1)[()]
 
-# %% ../nbs/06_trust.ipynb #b61cd39a
+# %% ../nbs/06_trust.ipynb #2a420a40
 def plot_deletion_curves(curves:dict[str, np.ndarray], # per method, the mean deletion curve of each class (C, K + 1)
                          class_names:Sequence[str]=CLASS_NAMES, # one name per row of the curves
                         )->plt.Figure: # one panel per class, one line per method
@@ -266,11 +266,11 @@ def plot_deletion_curves(curves:dict[str, np.ndarray], # per method, the mean de
                     **style)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("fraction of features removed")
-        ax.legend(fontsize=7, title="area", title_fontsize=7)
+        ax.legend(fontsize=8, title="area", title_fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     axes[0, 0].set_ylabel("true-class score")
     return fig
 
-# %% ../nbs/06_trust.ipynb #36bb0473
+# %% ../nbs/06_trust.ipynb #2619e966
 def randomized_copy(net:nn.Module, # the network to copy; it is not changed
                     num_layers:int|None=None, # how many layers with parameters to re-initialise, from the output; None: all
                     *,
@@ -295,7 +295,7 @@ def rank_correlation(a:np.ndarray, # (K,): one map's feature importances
     if np.ptp(a) == 0 or np.ptp(b) == 0: return math.nan
     return float(spearmanr(a, b).statistic)
 
-# %% ../nbs/06_trust.ipynb #4bff62da
+# %% ../nbs/06_trust.ipynb #94997794
 def plot_randomization(correlations:dict, # {surrogate: {comparison: {class: mean Spearman correlation}}}
                       )->plt.Figure: # one panel per surrogate
     "Bar charts of the rank correlation between the trained network's maps and the maps they are compared with."
@@ -306,11 +306,12 @@ def plot_randomization(correlations:dict, # {surrogate: {comparison: {class: mea
         ax.axhline(0, color="k", lw=0.8)
         ax.set_title(f"LIME ({surrogate}): Spearman correlation with the trained network's map", fontsize=9)
     axes[0, 0].set_ylim(-0.2, 1)
-    axes[0, -1].legend(fontsize=7)
+    axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
-# %% ../nbs/06_trust.ipynb #53558f61
+# %% ../nbs/06_trust.ipynb #b9364dc4
 _TOP_K = 10  # the number of top features compared between maps
+_MIN_AGREEMENT = 0.8  # the mean top-k agreement that a recommended number of samples must reach
 
 def top_k_agreement(importances:Sequence[np.ndarray], # two or more maps' feature importances (K,)
                     k:int=_TOP_K, # how many top features to compare
@@ -323,17 +324,17 @@ def top_k_agreement(importances:Sequence[np.ndarray], # two or more maps' featur
 
 def recommended_num_samples(sample_counts:Sequence[int], # the numbers of samples tried, increasing
                             agreement:Sequence[float], # the mean agreement at each count
-                            min_agreement:float=0.8, # the agreement to reach
+                            min_agreement:float=_MIN_AGREEMENT, # the agreement to reach
                            )->int|None: # the smallest count that reaches `min_agreement`, or None
     "The smallest number of samples whose maps agree at least `min_agreement`."
     if len(sample_counts) != len(agreement):
         raise ValueError(f"`agreement` must have one value per count, got {len(agreement)} for {len(sample_counts)}")
     return next((int(n) for n, a in zip(sample_counts, agreement) if a >= min_agreement), None)
 
-# %% ../nbs/06_trust.ipynb #2fb1e128
+# %% ../nbs/06_trust.ipynb #9b977f7b
 def plot_stability(sample_counts:Sequence[int], # the numbers of samples tried
                    agreement:dict[str, np.ndarray], # per surrogate, the agreement of each observation (N, len(sample_counts))
-                   min_agreement:float=0.8, # the agreement line to draw
+                   min_agreement:float=_MIN_AGREEMENT, # the agreement line to draw
                   )->plt.Figure: # one panel per surrogate
     "Draw top-k agreement between seeds against the number of LIME samples."
     fig, axes = plt.subplots(1, len(agreement), figsize=(5 * len(agreement), 3.2), sharey=True, squeeze=False,
@@ -350,12 +351,12 @@ def plot_stability(sample_counts:Sequence[int], # the numbers of samples tried
         ax.set_xticks(sample_counts, [str(n) for n in sample_counts])
         ax.set_xlabel("LIME samples")
         ax.set_title(f"LIME ({surrogate})", fontsize=9)
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     axes[0, 0].set_ylabel(f"top-{_TOP_K} agreement between seeds")
     axes[0, 0].set_ylim(0, 1.02)
     return fig
 
-# %% ../nbs/06_trust.ipynb #b3c4d7bb
+# %% ../nbs/06_trust.ipynb #f187f0cd
 def plot_method_maps(images:np.ndarray, # spectrograms (N, 1, H, W)
                      maps:dict[str, np.ndarray], # per method name, the maps (N, H, W) at the image's size
                      titles:Sequence[str], # one title per image
@@ -379,7 +380,7 @@ def plot_method_maps(images:np.ndarray, # spectrograms (N, 1, H, W)
     for ax in axes[:-1].ravel(): ax.set_xlabel("")
     return fig
 
-# %% ../nbs/06_trust.ipynb #ccfca6f1
+# %% ../nbs/06_trust.ipynb #5ff09555
 STABILITY_COUNTS = (256, 512, 1024, 2048, 4096, 8192)  # LIME sample counts whose stability is measured by default
 _SURROGATES = ("tree", "linear")
 
@@ -433,7 +434,7 @@ def _images_without_background(data, seed):
         raise ValueError(f"`data` must be `default_dataset(seed={seed})`: its split differs from that seed's")
     return without.images[data.val_idx]
 
-# %% ../nbs/06_trust.ipynb #43b58182
+# %% ../nbs/06_trust.ipynb #2aa7d90b
 def _lime(net, image, label, feature_map, **kwargs):
     "The feature importance of one LIME explanation of the true class on the grid."
     return image_lime(net, image, int(label), segmentation=feature_map, **kwargs).feature_importance
@@ -468,7 +469,7 @@ def _faithfulness(importances, curves, signal, background, labels):
                    for m, v in curves.items()}
     return dict(relevance_mass=relevance, background_share=band, deletion_area=areas), mean_curves
 
-# %% ../nbs/06_trust.ipynb #8c93feb3
+# %% ../nbs/06_trust.ipynb #1f097f17
 def _intervention(net, background_free, images, images_without, labels, *, device):
     "The intervention table of the trained and the background-free network."
     versions = {"with background": images, "without background": images_without, "band filled": band_filled(images)}
@@ -496,7 +497,7 @@ def _randomization(net, images, labels, feature_map, reference, *, num_samples, 
                            for name, maps in compared.items()}
     return correlations
 
-# %% ../nbs/06_trust.ipynb #6d55964c
+# %% ../nbs/06_trust.ipynb #2f318836
 def _trust_figures(images, labels, truth, feature_map, found):
     "The figures of the report, closed: found holds the importances, mean curves, tables and stability of the run."
     signal, background = truth
@@ -515,7 +516,7 @@ def _trust_figures(images, labels, truth, feature_map, found):
     for fig in figures.values(): plt.close(fig)
     return {name: (fig, TRUST_FIGURES[name]) for name, fig in figures.items()}
 
-# %% ../nbs/06_trust.ipynb #bc0f1851
+# %% ../nbs/06_trust.ipynb #f490c0fa
 def trust_report(net:nn.Module, # the trained network, from trained_network(seed)
                  data, # the SpectrogramDataset from default_dataset(seed=seed)
                  clean_images:np.ndarray, # the clean signals' spectrograms (N, 1, H, W), aligned with data.images
@@ -561,7 +562,8 @@ def trust_report(net:nn.Module, # the trained network, from trained_network(seed
                                           agreement=agreement))
     stages.close()
     settings = dict(num_samples=num_samples, per_class=per_class, grid=list(grid), seed=seed,
-                    stability_counts=[int(n) for n in stability_counts], stability_seeds=stability_seeds, top_k=_TOP_K)
+                    stability_counts=[int(n) for n in stability_counts], stability_seeds=stability_seeds, top_k=_TOP_K,
+                    min_agreement=_MIN_AGREEMENT)
     stability = {s: v.mean(axis=0) for s, v in agreement.items()}
     return {"settings": settings, "explained_observations": [int(data.val_idx[i]) for i in shown], **found,
             "stability": {"agreement": {s: v.tolist() for s, v in stability.items()},
@@ -569,7 +571,7 @@ def trust_report(net:nn.Module, # the trained network, from trained_network(seed
                                                       for s, v in stability.items()}},
             "seconds": stages.seconds}, figures
 
-# %% ../nbs/06_trust.ipynb #88181ac9
+# %% ../nbs/06_trust.ipynb #f0ae76f2
 def _number(value, digits=2):
     return "–" if value is None else f"{value:.{digits}f}"
 
@@ -601,7 +603,7 @@ def _stability_table(metrics):
             [[s, *(_number(a) for a in values), str(stability["recommended_num_samples"][s] or f"more than {counts[-1]}")]
              for s, values in stability["agreement"].items()])
 
-# %% ../nbs/06_trust.ipynb #df82aa17
+# %% ../nbs/06_trust.ipynb #9d264b00
 def trust_tables(metrics:dict, # from trust_report
                 )->list[tuple[str, str, list[str], list[list[str]]]]: # (title, note, header, rows) of every table
     "The numbers of a trust report as tables of formatted text, one per check."

@@ -1,0 +1,144 @@
+"The command line as a new user meets it: fast help, one-line errors with the right exit status, nothing partial."
+import inspect
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT
+from specx_nb.cli import STUDY_DEFAULTS, main
+from specx_nb.study import run_study
+
+CLI = shutil.which("specx-nb")
+SMALL = ["--num-samples", "256", "--band-obs-per-class", "3", "--trust-per-class", "1", "--stability-counts", "64",
+         "--quiet"]
+HEAVY = ("torch", "matplotlib", "numpy", "specx_nb.study", "specx_nb.train")
+
+
+def specx_nb(*args, **kwargs):
+    "Run the installed command; return the finished process."
+    return subprocess.run([CLI, *args], capture_output=True, text=True, **kwargs)
+
+
+def test_help_imports_nothing_heavy():
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "specx_nb", "study", "--help"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "--band-obs-per-class" in result.stdout
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")}
+    assert "specx_nb.cli" in imported
+    assert not imported & set(HEAVY), imported & set(HEAVY)
+
+
+def test_help_is_fast():
+    for args in (["--help"], ["study", "--help"]):
+        start = time.perf_counter()
+        result = specx_nb(*args)
+        seconds = time.perf_counter() - start
+        assert result.returncode == 0 and "usage: specx-nb" in result.stdout
+        assert seconds < 1.5, f"specx-nb {' '.join(args)} took {seconds:.2f} s"  # about 0.05 s; generous for CI
+
+
+def test_version_and_python_m_are_the_same_command():
+    version = specx_nb("--version")
+    assert version.returncode == 0
+    assert version.stdout.strip() == "specx-nb " + next(
+        line.split("=")[1].strip() for line in (ROOT / "settings.ini").read_text().splitlines()
+        if line.startswith("version"))
+    for module in ("specx_nb", "specx_nb.study"):
+        same = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True)
+        assert (same.returncode, same.stdout) == (0, version.stdout), module
+    assert subprocess.run([sys.executable, "-m", "specx_nb", "--help"], capture_output=True,
+                          text=True).stdout == specx_nb("--help").stdout
+
+
+def test_help_shows_the_defaults_of_run_study():
+    defaults = {k: p.default for k, p in inspect.signature(run_study).parameters.items() if k in STUDY_DEFAULTS}
+    assert defaults == STUDY_DEFAULTS
+
+
+BAD = [(["--seed", "-1"], "--seed"), (["--seed", "x"], "--seed"), (["--num-samples", "abc"], "--num-samples"),
+       (["--num-samples", "0"], "--num-samples"), (["--obs-per-class", "101"], "--obs-per-class"),
+       (["--band-obs-per-class", "100000"], "--band-obs-per-class"), (["--trust-per-class", "101"], "--trust-per-class"),
+       (["--stability-counts", "512", "256"], "--stability-counts"), (["--device", "tpu"], "--device"),
+       (["--device", "cuda:99"], "--device"), (["--device", "meta"], "--device")]
+
+
+@pytest.mark.parametrize("option, name", BAD, ids=[" ".join(b[0]) for b in BAD])
+def test_bad_option_is_one_line_naming_it_and_writes_nothing(tmp_path, option, name):
+    result = specx_nb("study", "--out", str(tmp_path / "out"), *option)
+    assert result.returncode == 2
+    assert len(result.stderr.splitlines()) == 1 and f"argument {name}:" in result.stderr, result.stderr
+    assert "_positive_int" not in result.stderr and "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cuda_without_a_gpu_fails_before_any_work(tmp_path):
+    import torch
+    if torch.cuda.is_available(): pytest.skip("this machine has a GPU")
+    result = specx_nb("study", "--out", str(tmp_path / "out"), "--device", "cuda")
+    assert result.returncode == 2 and result.stderr.count("\n") == 1
+    assert "argument --device: 'cuda' is not available on this machine" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_out_under_a_file_is_refused(tmp_path):
+    (tmp_path / "file").write_text("")
+    result = specx_nb("study", "--out", str(tmp_path / "file" / "out"))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "argument --out:" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    "A folder on a read-only file system (a tmpfs mounted read-only), or a skip where mounting is not allowed."
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a read-only file system here")
+    yield folder
+    subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_read_only_file_system_is_one_line_naming_the_path(read_only_folder):
+    out = read_only_folder / "results"
+    result = specx_nb("study", "--out", str(out), "--quiet")
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"specx-nb: error: Read-only file system: {read_only_folder}"], result.stderr
+
+
+def test_a_cleanup_error_does_not_hide_the_first(tmp_path, monkeypatch, capsys):
+    "A step fails for want of space and the cleanup fails too: the message is the first error, the target untouched."
+    import specx_nb.study as study
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    def full(run): raise OSError(28, "No space left on device", str(run.folder / "model.pt"))
+    monkeypatch.setattr(study, "STEPS", {"data": study._simulate, "network": full})
+    monkeypatch.setattr(shutil, "rmtree", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
+    assert main(["study", "--out", str(out), "--overwrite", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("specx-nb: error: No space left on device: ") and err.count("\n") == 1, err
+    assert [p.name for p in out.iterdir()] == ["old.txt"]
+
+
+def test_ctrl_c_prints_one_line_and_leaves_the_folder_as_it_was(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "old.txt").write_text("old")
+    process = subprocess.Popen([CLI, "study", "--out", str(out), "--overwrite", *SMALL], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not any(tmp_path.glob(".out.partial-*/*.png")):  # work has started: a figure is written
+        assert process.poll() is None and time.monotonic() < deadline, "the study ended or never started work"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert err.splitlines() == ["specx-nb: interrupted; nothing was written"], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no hidden folder left
+    assert [p.name for p in out.iterdir()] == ["old.txt"]
