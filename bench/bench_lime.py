@@ -296,8 +296,8 @@ def goals(r):
     scoring = ratio("sampling and scoring, 4 classes")
     lin_4 = ratio("image_lime linear, 4 classes") / (scoring + ratio("fit: ridge (closed form), 4 separate fits"))
     tree_4 = ratio("image_lime tree, 4 classes") / (scoring + 4 * ratio("fit: tree (regression_tree_importance)"))
-    floor = s["floor"]["seconds"]
-    per_explanation = 1 / r["throughput"]["linear"]["per_second"] / floor
+    fastest_plain = min(v["seconds"] for k, v in s.items() if k == "floor" or k.startswith("plain forward"))
+    per_explanation = 1 / r["throughput"]["linear"]["per_second"] / fastest_plain
     first = {p["surrogate"]: p["ratio"] for p in r["first_call"]}
     memory = {(m["surrogate"], m["num_samples"]): m["peak_rss_added"] for m in r["memory"]}
     memory_growth = {k: memory[(k, 16384)] / memory[(k, 4096)] - 1 for k in ("tree", "linear")}
@@ -309,7 +309,8 @@ def goals(r):
          f"{ratio('image_lime tree, batch 128') / tree_ref:.2f}x", ratio("image_lime tree, batch 128") <= 1.10 * tree_ref),
         ("4 classes, linear <= 1.10x (one scoring pass + 4 fits)", f"{lin_4:.2f}x", lin_4 <= 1.10),
         ("4 classes, tree <= 1.10x (one scoring pass + 4 fits)", f"{tree_4:.2f}x", tree_4 <= 1.10),
-        ("many explanations, linear, <= 0.5x the floor each", f"{per_explanation:.2f}x", per_explanation <= 0.5),
+        ("many explanations, linear, <= 0.5x the fastest plain forward pass each", f"{per_explanation:.2f}x",
+         per_explanation <= 0.5),
         ("first call in a fresh process, linear <= 1.10x (floor + fit)", f"{first['linear']:.2f}x",
          first["linear"] <= 1.10),
         ("first call in a fresh process, tree <= 1.10x (floor + fit)", f"{first['tree']:.2f}x", first["tree"] <= 1.10),
