@@ -6,7 +6,7 @@
 __all__ = ['REWRITES', 'StridedMaxPool', 'TimeMax', 'inference_network', 'mask_blocks', 'score_stream', 'NormalEquations',
            'packed_samples', 'regression_tree_importance']
 
-# %% ../nbs/05_fast_lime.ipynb #7f6ce384
+# %% ../nbs/05_fast_lime.ipynb #f2d5d3ab
 import copy
 import functools
 import weakref
@@ -20,7 +20,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .core import check_count, device_of, evaluating
 
-# %% ../nbs/05_fast_lime.ipynb #9d975305
+# %% ../nbs/05_fast_lime.ipynb #03272c13
 class StridedMaxPool(nn.Module):
     "Max pooling whose stride is its kernel, as the maximum of strided views: the values of nn.MaxPool2d, faster."
     def __init__(self, kernel:tuple[int, int]): # the pooling window, (rows, columns)
@@ -35,7 +35,7 @@ class TimeMax(nn.Module):
     "The maximum over the last axis, kept as an axis of length one: the values of nn.AdaptiveMaxPool2d((None, 1))."
     def forward(self, x): return x.amax(dim=-1, keepdim=True)
 
-# %% ../nbs/05_fast_lime.ipynb #9c92408c
+# %% ../nbs/05_fast_lime.ipynb #a789190f
 def _pair(value): return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
 def _fast_pool(layer):
@@ -63,7 +63,7 @@ def _rewritten(layers, rewrites):
         out.append(layer)
     return out
 
-# %% ../nbs/05_fast_lime.ipynb #0a4cb89f
+# %% ../nbs/05_fast_lime.ipynb #12b22ded
 REWRITES = ("fold_batchnorm", "fast_max_pool", "relu_after_pool", "channels_last")  # what inference_network can do
 _COPIES = weakref.WeakKeyDictionary()  # network -> (key, its rewritten copy)
 
@@ -91,7 +91,7 @@ def inference_network(net:nn.Module, # the classifier
     _COPIES[net] = (key, fast.requires_grad_(False))
     return fast
 
-# %% ../nbs/05_fast_lime.ipynb #5eeeb1ea
+# %% ../nbs/05_fast_lime.ipynb #b9becd06
 _BLOCK = 1024  # samples drawn, scored and summed at a time, at least
 
 def mask_blocks(num_samples:int, # how many masks in all
@@ -105,7 +105,7 @@ def mask_blocks(num_samples:int, # how many masks in all
     for start in range(0, num_samples, rows):
         yield rng.integers(0, 2, (min(rows, num_samples - start), num_features), dtype=bool)
 
-# %% ../nbs/05_fast_lime.ipynb #44349169
+# %% ../nbs/05_fast_lime.ipynb #664d2093
 def _leading_affine(runner):
     "The runner without a leading evaluation-mode BatchNorm2d, and that layer (or None)."
     first = runner[0] if isinstance(runner, nn.Sequential) and len(runner) > 1 else None
@@ -121,7 +121,7 @@ def _blend_inputs(runner, image, fill, device):
     if affine is not None: image, fill = affine(image), affine(fill)
     return runner, fill, image - fill
 
-# %% ../nbs/05_fast_lime.ipynb #4a3b5932
+# %% ../nbs/05_fast_lime.ipynb #70e57e5b
 def score_stream(net:nn.Module, # the classifier, mapping images (N, C, H, W) to logits (N, classes)
                  image:np.ndarray, # float32 (C, H, W), the image
                  fill:np.ndarray, # float32 (C, H, W), what excluded features become
@@ -150,7 +150,7 @@ def score_stream(net:nn.Module, # the classifier, mapping images (N, C, H, W) to
                 scores[start:start + batch_size] = torch.softmax(logits, dim=1)[:, columns]
         yield masks, scores.cpu().numpy()
 
-# %% ../nbs/05_fast_lime.ipynb #44f70d03
+# %% ../nbs/05_fast_lime.ipynb #131f974a
 class NormalEquations:
     "The weighted sums of a ridge regression with an intercept, gathered a block of samples at a time, in float64."
     def __init__(self,
@@ -192,7 +192,7 @@ class NormalEquations:
         rhs = self.cross - self.total * torch.outer(x_mean, y_mean)
         return torch.cholesky_solve(rhs, torch.linalg.cholesky(system)).T.numpy()
 
-# %% ../nbs/05_fast_lime.ipynb #396adc4e
+# %% ../nbs/05_fast_lime.ipynb #158833b0
 def packed_samples(blocks:Iterable[tuple], # (masks (rows, K), scores (rows, C), weights (rows,)) blocks
                    num_samples:int, # how many samples the blocks hold in all
                    num_features:int, # K
@@ -207,7 +207,7 @@ def packed_samples(blocks:Iterable[tuple], # (masks (rows, K), scores (rows, C),
         start += len(masks)
     return packed, scores, weights
 
-# %% ../nbs/05_fast_lime.ipynb #cde59f45
+# %% ../nbs/05_fast_lime.ipynb #d68787f8
 def _node_blocks(samples, sizes):
     "The samples of nodes of `sizes`, node by node, a block at a time, each with the node of every sample."
     ends = np.cumsum(sizes)
@@ -225,7 +225,7 @@ def _on_sums(packed_masks, samples, node, values, num_features):
     on = np.unpackbits(packed_masks[samples], axis=1, count=num_features).astype(np.float64)
     return first, (by_node @ on).reshape(len(values), span, -1)
 
-# %% ../nbs/05_fast_lime.ipynb #50ccfe86
+# %% ../nbs/05_fast_lime.ipynb #d52955bf
 class _Tree:
     "The samples of a regression tree on packed 0/1 features, and its importances, grown a level at a time."
     def __init__(self, packed_masks, num_features, response, weights, *, min_samples_split, seed):
@@ -295,7 +295,7 @@ class _Tree:
         total = self.importance.sum()
         return self.importance / total if total > 0 else self.importance
 
-# %% ../nbs/05_fast_lime.ipynb #fed76267
+# %% ../nbs/05_fast_lime.ipynb #e33e3ca0
 def _check_samples(packed_masks, num_features, response, weights):
     "Fail with a message naming the argument unless the samples are what regression_tree_importance expects."
     if not isinstance(packed_masks, np.ndarray) or packed_masks.dtype != np.uint8 or packed_masks.ndim != 2:

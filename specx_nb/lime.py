@@ -8,7 +8,7 @@ __all__ = ['grid_segmentation', 'as_image', 'segmentation_map', 'sample_masks', 
            'as_classes', 'check_network', 'image_lime', 'masked_scores', 'plot_lime', 'plot_lime_grid', 'lime_explorer',
            'region_share', 'region_features', 'band_importance_table', 'plot_band_importance']
 
-# %% ../nbs/04_lime.ipynb #4a28ba4f
+# %% ../nbs/04_lime.ipynb #5c6e9afe
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -27,7 +27,7 @@ from .data import CLASS_NAMES, example_indices
 from .fast import NormalEquations, mask_blocks, packed_samples, regression_tree_importance, score_stream
 from .spectrogram import POWER_FLOOR, background_rows, show_spectrogram
 
-# %% ../nbs/04_lime.ipynb #522e30bb
+# %% ../nbs/04_lime.ipynb #2cfb3cf4
 def grid_segmentation(image_size:tuple[int, int], # (H, W) of the image
                       grid:tuple[int, int]=(40, 6), # (rows, columns) of features, at most one per pixel
                      )->np.ndarray: # int64 (H, W): the feature of every pixel, numbered row * columns + column
@@ -38,7 +38,7 @@ def grid_segmentation(image_size:tuple[int, int], # (H, W) of the image
     cols = ((np.arange(w) + 0.5) * c / w).astype(np.int64)
     return rows[:, None] * c + cols
 
-# %% ../nbs/04_lime.ipynb #602903bd
+# %% ../nbs/04_lime.ipynb #86a9be35
 def as_image(image:np.ndarray|torch.Tensor, # (C, H, W), or (H, W) for one channel; numpy or torch
             )->np.ndarray: # float32 (C, H, W)
     "An image as a float32 numpy array with a channel axis."
@@ -88,7 +88,7 @@ def segmentation_map(image:np.ndarray, # the image, (C, H, W) or (H, W)
     if len(values) < 2: raise ValueError(f"`segmentation` must have at least 2 features, got {len(values)}")
     return feature_map.reshape(labels.shape).astype(np.int64)
 
-# %% ../nbs/04_lime.ipynb #c45d27a8
+# %% ../nbs/04_lime.ipynb #12e37678
 def sample_masks(num_samples:int, # how many masks
                  num_features:int, # K, the features of each mask
                  seed:int|None=None, # fixes the masks; None: fresh randomness
@@ -98,7 +98,7 @@ def sample_masks(num_samples:int, # how many masks
     check_count(num_features, "num_features")
     return np.random.default_rng(seed).integers(0, 2, (num_samples, num_features), dtype=bool)
 
-# %% ../nbs/04_lime.ipynb #1158ec57
+# %% ../nbs/04_lime.ipynb #290b6bd5
 def excluded_fill(image:np.ndarray, # the image, (C, H, W) or (H, W)
                   baseline:str|float|np.ndarray="mean", # "mean", "floor", a number, or an image of the same shape
                  )->np.ndarray: # float32 (C, H, W): the value each pixel takes when its feature is off
@@ -123,7 +123,7 @@ def masked_images(image:np.ndarray, # the image, (C, H, W) or (H, W)
     pixels_on = np.asarray(masks, bool)[:, feature_map][:, None]  # (S, 1, H, W): every pixel takes its feature's value
     return np.where(pixels_on, as_image(image), fill).astype(np.float32)
 
-# %% ../nbs/04_lime.ipynb #34daf04d
+# %% ../nbs/04_lime.ipynb #f4403a8d
 def class_scores(net:nn.Module, # the classifier, mapping images (N, C, H, W) to logits (N, classes)
                  images:np.ndarray, # float32 (S, C, H, W), the synthetic images
                  channels:Sequence[int], # the classes whose scores to keep
@@ -134,7 +134,7 @@ def class_scores(net:nn.Module, # the classifier, mapping images (N, C, H, W) to
     logits = batched_logits(net, torch.as_tensor(images), batch_size, device)
     return torch.softmax(logits, dim=1)[:, list(channels)].numpy()
 
-# %% ../nbs/04_lime.ipynb #ff3e661f
+# %% ../nbs/04_lime.ipynb #62eabe0a
 def lime_kernel_weights(masks:np.ndarray, # bool (S, K), which features each sample keeps
                         kernel_width:float=0.25, # width of the exponential kernel, as in the lime package
                        )->np.ndarray: # float64 (S,), each sample's weight in (0, 1]
@@ -142,7 +142,7 @@ def lime_kernel_weights(masks:np.ndarray, # bool (S, K), which features each sam
     distance = 1 - np.sqrt(np.mean(masks, axis=1))
     return np.exp(-distance ** 2 / (2 * kernel_width ** 2))
 
-# %% ../nbs/04_lime.ipynb #10aa83f7
+# %% ../nbs/04_lime.ipynb #7fbb6349
 def surrogate_importance(masks:np.ndarray, # bool (S, K): which features each sample keeps
                          scores:np.ndarray, # (S,): the score of every sample
                          weights:np.ndarray, # (S,): the weight of every sample
@@ -157,7 +157,7 @@ def surrogate_importance(masks:np.ndarray, # bool (S, K): which features each sa
     tree = DecisionTreeRegressor(min_samples_split=10, random_state=random_state)
     return tree.fit(x, scores, sample_weight=weights).feature_importances_
 
-# %% ../nbs/04_lime.ipynb #9e1b013b
+# %% ../nbs/04_lime.ipynb #e87b3e21
 def grid_cells(feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
               )->np.ndarray|None: # int (rows, columns): the feature of every grid cell, or None if not a grid
     "The features of `feature_map` laid out as a grid of cells, if they form one."
@@ -183,7 +183,7 @@ def importance_map(feature_importance:np.ndarray, # (K,) or (C, K): importance o
     smooth = nn.functional.interpolate(flat, size=feature_map.shape, mode="bicubic", align_corners=False)
     return smooth.reshape(*small.shape[:-2], *feature_map.shape).numpy()
 
-# %% ../nbs/04_lime.ipynb #6de6ee90
+# %% ../nbs/04_lime.ipynb #96ed48cc
 class LimeExplanation(NamedTuple):
     "The result of `image_lime`; it unpacks as `score_map, feature_map, feature_importance`."
     score_map: np.ndarray  # importance painted onto the image; a leading class axis for several classes
@@ -214,7 +214,7 @@ def check_network(net:nn.Module, # the classifier
         raise ValueError(f"`channel` must be between 0 and {logits.shape[1] - 1} for this network, "
                          f"got {channels.tolist()}")
 
-# %% ../nbs/04_lime.ipynb #375f202e
+# %% ../nbs/04_lime.ipynb #768799c5
 def _class_seed(seed, c): return None if seed is None else (seed, int(c))
 
 def _plain_importance(net, image, fill, feature_map, channels, *, num_samples, surrogate, batch_size, seed, device):
@@ -236,7 +236,7 @@ def _fast_importance(net, image, fill, feature_map, channels, *, num_samples, su
     return np.stack([regression_tree_importance(packed, k, scores[:, i], weights, seed=_class_seed(seed, c))
                      for i, c in enumerate(channels)])
 
-# %% ../nbs/04_lime.ipynb #bd03704d
+# %% ../nbs/04_lime.ipynb #fd7a8756
 def image_lime(net:nn.Module, # the classifier, mapping images (N, C, H, W) to logits (N, classes)
                image:np.ndarray|torch.Tensor, # the image to explain, (C, H, W) or (H, W)
                channel:int|Sequence[int], # the class to explain, or several classes
@@ -266,7 +266,7 @@ def image_lime(net:nn.Module, # the classifier, mapping images (N, C, H, W) to l
     if np.ndim(channel) == 0: importance = importance[0]
     return LimeExplanation(importance_map(importance, feature_map, output_upsampling), feature_map, importance)
 
-# %% ../nbs/04_lime.ipynb #34872584
+# %% ../nbs/04_lime.ipynb #4c3828cc
 def masked_scores(net:nn.Module, # the classifier, mapping images (N, C, H, W) to logits (N, classes)
                   image:np.ndarray|torch.Tensor, # the image, (C, H, W) or (H, W)
                   feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
@@ -288,7 +288,7 @@ def masked_scores(net:nn.Module, # the classifier, mapping images (N, C, H, W) t
     [(_, scores)] = score_stream(net, image, fill, feature_map, [masks], channels, batch_size=batch_size, device=device)
     return scores
 
-# %% ../nbs/04_lime.ipynb #bf708770
+# %% ../nbs/04_lime.ipynb #fb8f25f6
 def plot_lime(image:np.ndarray, # the spectrogram, (1, H, W) or (H, W)
               score_map:np.ndarray, # its LIME map, (H, W) or at feature resolution
               title:str="", # shown above the spectrogram
@@ -326,7 +326,7 @@ def plot_lime_grid(images:np.ndarray, # spectrograms (N, 1, H, W)
         for ax in pair: ax.set_axis_off()
     return fig
 
-# %% ../nbs/04_lime.ipynb #a4d9cfe3
+# %% ../nbs/04_lime.ipynb #721d605b
 def lime_explorer(net:nn.Module, # the classifier to explain
                   images:np.ndarray, # spectrograms (N, 1, H, W)
                   labels:np.ndarray, # integer class label of each image: the class explained
@@ -358,12 +358,14 @@ def lime_explorer(net:nn.Module, # the classifier to explain
     explorer.add_class("specx-lime-explorer")  # lets a browser test find it on the page
     return explorer
 
-# %% ../nbs/04_lime.ipynb #a452f6b0
+# %% ../nbs/04_lime.ipynb #df9607d7
 def region_share(importance:np.ndarray, # (..., K): importance of every feature
                  region:np.ndarray, # bool (..., K): the features of the region
+                 absolute:bool=False, # share the absolute importance instead of the positive importance
                 )->np.ndarray|float: # (...): the share of the positive importance inside region; NaN without any
-    "The share of a map's positive importance that falls on a region of features."
-    positive = np.clip(np.asarray(importance, dtype=np.float64), 0, None)
+    "The share of a map's positive (or absolute) importance that falls on a region of features."
+    importance = np.asarray(importance, dtype=np.float64)
+    positive = np.abs(importance) if absolute else np.clip(importance, 0, None)
     region = np.asarray(region, bool)
     if positive.shape[-1] != region.shape[-1]:
         raise ValueError(f"`region` must have one entry per feature ({positive.shape[-1]}), got {region.shape}")
@@ -371,7 +373,7 @@ def region_share(importance:np.ndarray, # (..., K): importance of every feature
     share = (positive * region).sum(axis=-1) / np.where(total > 0, total, 1)
     return np.where(total > 0, share, np.nan)[()]
 
-# %% ../nbs/04_lime.ipynb #eda66554
+# %% ../nbs/04_lime.ipynb #97aa3546
 def region_features(feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
                     rows:np.ndarray, # bool (H,): the image rows of the region
                    )->np.ndarray: # bool (K,): the features that cover any of the rows
@@ -412,7 +414,7 @@ def band_importance_table(net:nn.Module, # the classifier to explain
         table.append(_band_row(class_names[labels[idx[0]]], shares, regions.mean(axis=-1)))
     return table
 
-# %% ../nbs/04_lime.ipynb #fef85a26
+# %% ../nbs/04_lime.ipynb #1cfbe2d9
 def plot_band_importance(table:Sequence[dict], # rows from band_importance_table
                         )->plt.Figure: # grouped bars: background band and signal rows per class
     "Bar chart of the region shares of LIME importance on the background band and on the signal rows, per class."

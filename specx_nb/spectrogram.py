@@ -8,7 +8,7 @@ __all__ = ['SEGMENT_LENGTH', 'SEGMENT_OVERLAP', 'POWER_FLOOR', 'IMAGE_SIZE', 'SI
            'show_spectrogram', 'plot_spectrograms', 'plot_observation', 'spectrogram_browser', 'SpectrogramDataset',
            'default_split', 'default_dataset']
 
-# %% ../nbs/01_spectrogram.ipynb #abfb1ac1
+# %% ../nbs/01_spectrogram.ipynb #1e03420e
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -23,12 +23,12 @@ from .core import check_count
 from .data import (BACKGROUND_FREQUENCY, CLASS_NAMES, NUM_SAMPLES, SAMPLE_RATE, background_sinusoid,
                            example_indices, generate_time_series, split_labels)
 
-# %% ../nbs/01_spectrogram.ipynb #d533e06d
+# %% ../nbs/01_spectrogram.ipynb #0f897474
 SEGMENT_LENGTH = 80  # samples per window: 12.5 Hz frequency resolution at 1 kHz
 SEGMENT_OVERLAP = 40  # samples shared by consecutive windows: a 40 ms hop
 POWER_FLOOR = 1e-6  # added to the power spectral density before taking the logarithm
 
-# %% ../nbs/01_spectrogram.ipynb #627e2085
+# %% ../nbs/01_spectrogram.ipynb #f1886ff1
 def _spectrogram(x, sample_rate):
     "Frequencies, times and power of the spectrograms of `x` (..., T), Nyquist row dropped."
     f, t, power = signal.spectrogram(x, fs=sample_rate, window="hann", nperseg=SEGMENT_LENGTH,
@@ -53,10 +53,10 @@ def spectrogram_axes(num_samples:int=NUM_SAMPLES, # samples per series
     f, t, _ = _spectrogram(np.zeros((1, num_samples)), sample_rate)
     return f, t
 
-# %% ../nbs/01_spectrogram.ipynb #c87eed57
+# %% ../nbs/01_spectrogram.ipynb #5b65a8e9
 IMAGE_SIZE = tuple(len(a) for a in spectrogram_axes())  # (H, W) of every spectrogram image
 
-# %% ../nbs/01_spectrogram.ipynb #cd6718bb
+# %% ../nbs/01_spectrogram.ipynb #9adba239
 def frequency_row(frequency:float, # Hz
                   num_samples:int=NUM_SAMPLES, # samples per series
                   sample_rate:float=SAMPLE_RATE, # Hz
@@ -67,7 +67,7 @@ def frequency_row(frequency:float, # Hz
         raise ValueError(f"`frequency` must be between {freqs[0]} and {freqs[-1]} Hz, got {frequency}")
     return int(np.abs(freqs - frequency).argmin())
 
-# %% ../nbs/01_spectrogram.ipynb #06bb2268
+# %% ../nbs/01_spectrogram.ipynb #340c545a
 def generate_spectrogram_data(num_obs_per_class:int=500, # observations of each class
                               class_names:Sequence[str]=CLASS_NAMES, # which classes, in label order
                               *,
@@ -79,7 +79,7 @@ def generate_spectrogram_data(num_obs_per_class:int=500, # observations of each 
     x, labels = generate_time_series(num_obs_per_class, class_names, seed=seed, background=background, noise=noise)
     return x, spectrogram_images(x), labels
 
-# %% ../nbs/01_spectrogram.ipynb #06f19c37
+# %% ../nbs/01_spectrogram.ipynb #2f01dc2a
 SIGNAL_LOG_POWER = float(np.log10(1000 * POWER_FLOOR))  # log10 power from which a pixel holds a part of the signal
 
 def signal_pixel_mask(part_images:np.ndarray, # spectrograms of one part of the simulation alone (N, 1, H, W)
@@ -92,13 +92,14 @@ def signal_pixel_mask(part_images:np.ndarray, # spectrograms of one part of the 
     return part_images[:, 0] >= min_log_power
 
 def background_rows(min_log_power:float=SIGNAL_LOG_POWER, # log10 power that counts as present
+                    frequency:float=BACKGROUND_FREQUENCY, # Hz, the background's frequency
                    )->np.ndarray: # bool (H,): the rows of the background band
     "The image rows in which the simulation's background sinusoid, alone, reaches `min_log_power`."
     t = np.arange(NUM_SAMPLES) / SAMPLE_RATE
-    alone = spectrogram_images(background_sinusoid(np.random.default_rng(0), 1, t))  # its power has no phase
+    alone = spectrogram_images(background_sinusoid(np.random.default_rng(0), 1, t, frequency))  # no phase in power
     return signal_pixel_mask(alone, min_log_power)[0].any(axis=-1)
 
-# %% ../nbs/01_spectrogram.ipynb #7198f580
+# %% ../nbs/01_spectrogram.ipynb #9c034166
 def show_spectrogram(ax:plt.Axes, # where to draw
                      image:np.ndarray, # one image, (1, H, W) or (H, W)
                      *,
@@ -116,7 +117,7 @@ def show_spectrogram(ax:plt.Axes, # where to draw
     ax.set_ylabel("Frequency (Hz)")
     return im
 
-# %% ../nbs/01_spectrogram.ipynb #d5ffc018
+# %% ../nbs/01_spectrogram.ipynb #f90702fd
 def plot_spectrograms(images:np.ndarray, # spectrogram images (N, 1, H, W)
                       labels:np.ndarray, # integer class label of each image
                       class_names:Sequence[str]=CLASS_NAMES, # names for the labels
@@ -136,7 +137,7 @@ def plot_spectrograms(images:np.ndarray, # spectrogram images (N, 1, H, W)
     fig.tight_layout()
     return fig
 
-# %% ../nbs/01_spectrogram.ipynb #7e24d299
+# %% ../nbs/01_spectrogram.ipynb #df419139
 def plot_observation(x:np.ndarray, # one series, shape (T,)
                      image:np.ndarray, # its spectrogram image, (1, H, W) or (H, W)
                      title:str="", # shown above the figure
@@ -154,7 +155,7 @@ def plot_observation(x:np.ndarray, # one series, shape (T,)
     fig.tight_layout()
     return fig
 
-# %% ../nbs/01_spectrogram.ipynb #b3cc5593
+# %% ../nbs/01_spectrogram.ipynb #438f1aa3
 def spectrogram_browser(x:np.ndarray, # series, shape (N, T)
                         images:np.ndarray, # their spectrogram images (N, 1, H, W)
                         labels:np.ndarray, # integer class label of each observation
@@ -178,7 +179,7 @@ def spectrogram_browser(x:np.ndarray, # series, shape (N, T)
     browser.add_class("specx-spectrogram-browser")  # lets a browser test find it on the page
     return browser
 
-# %% ../nbs/01_spectrogram.ipynb #966d5c4c
+# %% ../nbs/01_spectrogram.ipynb #2ecd49e3
 class SpectrogramDataset(NamedTuple):
     "The simulated observations and their split into training and validation sets."
     series: np.ndarray  # noisy time series, float32 (N, T)

@@ -6,9 +6,9 @@
 __all__ = ['DEVICE_TYPES', 'HUES', 'COLOUR_WORDS', 'LINE_STYLES', 'MARKERS', 'FIGURE_DPI', 'STEPS', 'LIBRARIES', 'LEANS_ON',
            'SETTING_NOTES', 'SettingError', 'validation_counts', 'usable_device', 'StudySettings', 'study_settings',
            'check_out_dir', 'staged_folder', 'colour_name', 'figure_styles', 'caption_mismatches', 'save_figure',
-           'library_versions', 'run_study', 'report_summary', 'report_html']
+           'library_versions', 'run_study', 'report_summary', 'report_html', 'run_population_study']
 
-# %% ../nbs/07_study.ipynb #7c05a95b
+# %% ../nbs/07_study.ipynb #742d20f8
 import base64
 import html
 import io
@@ -36,23 +36,24 @@ from .lime import band_importance_table, grid_segmentation, image_lime, plot_ban
 from .spectrogram import default_dataset, default_split, plot_spectrograms, signal_pixel_mask
 from .train import (classification_metrics, minibatch_predict,
                             plot_confusion, plot_training_progress, save_model, trained_network)
+from .population import plot_detection, plot_reliance, population_specs, population_study, population_summary
 from .trust import STABILITY_COUNTS, trust_report, trust_tables
 
-# %% ../nbs/07_study.ipynb #23e8dc62
+# %% ../nbs/07_study.ipynb #2d9f8e55
 class SettingError(ValueError):
     "A setting of `run_study` that cannot work; `argument` names the argument, `problem` says what is wrong."
     def __init__(self, argument, problem):
         super().__init__(f"`{argument}` {problem}")
         self.argument, self.problem = argument, problem
 
-# %% ../nbs/07_study.ipynb #4b098609
+# %% ../nbs/07_study.ipynb #b7877745
 def validation_counts(seed:int=0, # the seed of the data and the split
                      )->dict: # {class name: number of validation observations}
     "How many validation observations each class has in the study's data, computed from the split alone."
     labels, _, val_idx = default_split(seed=seed)
     return dict(zip(CLASS_NAMES, np.bincount(labels[val_idx], minlength=len(CLASS_NAMES)).tolist()))
 
-# %% ../nbs/07_study.ipynb #65dcffca
+# %% ../nbs/07_study.ipynb #e209c8e9
 DEVICE_TYPES = {"cpu": lambda: True, "cuda": lambda: torch.cuda.is_available(),
                 "mps": lambda: torch.backends.mps.is_available()}  # device types the study runs on: is one here?
 
@@ -70,7 +71,7 @@ def usable_device(device:str|torch.device, # a device name such as "cpu", "cuda"
         raise SettingError("device", f"{device!r}: this machine has {torch.cuda.device_count()} CUDA devices")
     return parsed
 
-# %% ../nbs/07_study.ipynb #b796c3ab
+# %% ../nbs/07_study.ipynb #5a657ba2
 class StudySettings(NamedTuple):
     "The checked settings of a study."
     seed: int  # seeds the data, the split, the network and every explanation
@@ -92,7 +93,7 @@ def _sample_counts(counts):
         raise SettingError("stability_counts", f"must be one or more increasing counts, got {list(counts)}")
     return counts
 
-# %% ../nbs/07_study.ipynb #ea36a0eb
+# %% ../nbs/07_study.ipynb #5d4bc3ba
 def study_settings(*,
                    seed:int=0, # seeds the data, the split, the network and every explanation
                    num_samples:int=4096, # LIME samples per explanation
@@ -114,7 +115,7 @@ def study_settings(*,
     return StudySettings(seed=seed, num_samples=num_samples, stability_counts=counts,
                          device=str(usable_device(device)), **per_class)
 
-# %% ../nbs/07_study.ipynb #118f1946
+# %% ../nbs/07_study.ipynb #43e69a97
 def check_out_dir(out_dir:str|Path, # where the study goes
                   overwrite:bool=False, # allow a folder that already holds files; it is replaced at the end
                  )->Path: # the folder, not created
@@ -127,7 +128,7 @@ def check_out_dir(out_dir:str|Path, # where the study goes
         raise SettingError("out_dir", f"{out} is not empty; choose another folder or pass --overwrite")
     return out
 
-# %% ../nbs/07_study.ipynb #7fcf04b6
+# %% ../nbs/07_study.ipynb #02061ba3
 def _make_folders(folder):
     "Create `folder` and any missing parents; return the ones created, deepest first."
     missing = [p for p in [folder, *folder.parents] if not p.exists()]
@@ -164,7 +165,7 @@ def staged_folder(out:str|Path, # the folder the block's files should end up in
             with suppress(OSError): folder.rmdir()
         raise
 
-# %% ../nbs/07_study.ipynb #a3a1e85c
+# %% ../nbs/07_study.ipynb #a4a333e2
 HUES = (("red", 0.04), ("orange", 0.11), ("yellow", 0.18), ("green", 0.45), ("cyan", 0.53), ("blue", 0.72),
         ("purple", 0.93), ("red", 1.01))  # hue names, each up to its upper bound on the colour wheel (0 to 1)
 COLOUR_WORDS = ("black", "grey", "white", *dict(HUES))  # the colour names that captions are checked for
@@ -179,7 +180,7 @@ def colour_name(colour, # any matplotlib colour: a name, "0.4", (r, g, b) or (r,
     if saturation < 0.2: return "white" if value > 0.9 else "grey"
     return next(name for name, upper in HUES if hue < upper)
 
-# %% ../nbs/07_study.ipynb #3a437b38
+# %% ../nbs/07_study.ipynb #04a1efb0
 LINE_STYLES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dash-dot"}  # matplotlib's codes, in words
 MARKERS = {"_": "tick", "|": "tick", "o": "dot", ".": "dot"}  # markers, in words
 
@@ -207,7 +208,7 @@ def figure_styles(fig:plt.Figure, # a figure, drawn
     return {"colours": sorted(colours - {None}), "line_styles": sorted(styles - {None}),
             "markers": sorted(markers - {None}), "colour_bars": bars}
 
-# %% ../nbs/07_study.ipynb #5f168c02
+# %% ../nbs/07_study.ipynb #385cb987
 def caption_mismatches(caption:str, # a figure's caption
                        styles:dict, # the figure's styles, from figure_styles
                       )->list[str]: # the words of the caption that the figure does not bear out
@@ -222,7 +223,7 @@ def caption_mismatches(caption:str, # a figure's caption
     if re.search(r"colou?r bars?", caption.lower()) and not styles["colour_bars"]: wrong.append("colour bar")
     return wrong
 
-# %% ../nbs/07_study.ipynb #c49eb563
+# %% ../nbs/07_study.ipynb #26c022fb
 FIGURE_DPI = 110  # resolution of the saved figures
 
 def save_figure(fig:plt.Figure, # the figure to save; it is closed afterwards
@@ -234,7 +235,7 @@ def save_figure(fig:plt.Figure, # the figure to save; it is closed afterwards
     plt.close(fig)
     return write_atomically(path, buffer.getvalue())
 
-# %% ../nbs/07_study.ipynb #8aa6f33d
+# %% ../nbs/07_study.ipynb #cd8e0630
 class _Run:
     "One study as its steps fill it in: its folder, its settings, what each step found, and the figures saved."
     def __init__(self, folder, settings, progress):
@@ -246,7 +247,7 @@ class _Run:
         self.figures[name] = {"caption": caption, **figure_styles(fig)}
         save_figure(fig, self.folder / name)
 
-# %% ../nbs/07_study.ipynb #b3bb4b9d
+# %% ../nbs/07_study.ipynb #e299e264
 def _simulate(run):
     "The data set, the clean signals' spectrograms, and figures of both views of the data."
     s = run.settings
@@ -276,7 +277,7 @@ def _evaluate(run):
              "Validation confusion chart, with the accuracy of every class beside its row and the precision of every "
              "prediction under its column.")
 
-# %% ../nbs/07_study.ipynb #ef169370
+# %% ../nbs/07_study.ipynb #65f85a4c
 def _explain(run):
     "LIME maps of the first `obs_per_class` validation observations of every class, interleaved."
     s, labels = run.settings, run.val_labels
@@ -319,7 +320,7 @@ def _trust(run):
 STEPS = {"data": _simulate, "network": _train, "evaluation": _evaluate, "explanations": _explain,
          "background band": _band, "trust": _trust}  # the study's steps, in order
 
-# %% ../nbs/07_study.ipynb #eecdd2df
+# %% ../nbs/07_study.ipynb #c3c66d12
 LIBRARIES = ("specx_nb", "numpy", "scipy", "torch", "scikit-learn", "scikit-image", "matplotlib")
 
 def library_versions()->dict: # {library: version}, Python's among them
@@ -343,7 +344,7 @@ def _metrics(run, seconds):
             "versions": library_versions(),
             "timings_s": seconds}
 
-# %% ../nbs/07_study.ipynb #be30c9cf
+# %% ../nbs/07_study.ipynb #9f9c9059
 def run_study(out_dir:str|Path, # the folder to write into; must be empty unless `overwrite`
               *,
               seed:int=0, # seeds the data, the split, the network and every explanation
@@ -372,7 +373,7 @@ def run_study(out_dir:str|Path, # the folder to write into; must be empty unless
         write_atomically(folder / "report.html", report_html(folder, metrics))
     return metrics
 
-# %% ../nbs/07_study.ipynb #1ad04bbb
+# %% ../nbs/07_study.ipynb #a2d8e6d7
 LEANS_ON = 2  # a class's band share above this many times the even spread's means the network leans on the band
 
 def _percent(value, digits=0):
@@ -399,7 +400,7 @@ def _band_finding(m):
     return (f"What the network looks at: LIME puts this share of its positive importance (the band share) on the "
             f"{BACKGROUND_FREQUENCY:g} Hz background band: {shares}. {verdict}")
 
-# %% ../nbs/07_study.ipynb #8e72528f
+# %% ../nbs/07_study.ipynb #9c849e10
 def _per_class_against(values, baseline, better):
     "'class value (baseline)' for every class, and the classes where `better(value, baseline)` holds."
     text = ", ".join(f"{c} {_number(v)} ({_number(baseline[c])})" for c, v in values.items())
@@ -427,7 +428,7 @@ def _trust_finding(m, key, name):
             f"{samples}. " + ("These maps pass every check." if passed else "These maps fail at least one check "
                               "and should not be trusted as they are."))
 
-# %% ../nbs/07_study.ipynb #7812ac3f
+# %% ../nbs/07_study.ipynb #7d883fd9
 def report_summary(metrics:dict, # the content of metrics.json
                   )->list[str]: # the findings, one paragraph of plain text each
     "What a study found, in words and numbers: accuracy, what the network looks at, and whether the maps hold up."
@@ -435,7 +436,7 @@ def report_summary(metrics:dict, # the content of metrics.json
             _trust_finding(metrics, "tree", "regression tree, as in the maps above"),
             _trust_finding(metrics, "linear", "linear")]
 
-# %% ../nbs/07_study.ipynb #2f9fbb29
+# %% ../nbs/07_study.ipynb #57e56455
 SETTING_NOTES = {"seed": "seeds the data, the split, the network and every explanation",
                  "num_samples": "LIME samples per explanation",
                  "obs_per_class": "observations of each class in the LIME maps figure",
@@ -476,7 +477,7 @@ def _tables_html(m):
             "run": _html_table(["step", "seconds"], m["timings_s"].items())
                    + _html_table(["library", "version"], m["versions"].items())}
 
-# %% ../nbs/07_study.ipynb #116b3b3a
+# %% ../nbs/07_study.ipynb #0722dd94
 def report_html(out_dir:str|Path, # the study folder, holding the figures listed in the metrics
                 metrics:dict, # the content of metrics.json
                )->str: # a self-contained HTML page
@@ -509,7 +510,62 @@ of the {k} most important features of two maps.</p>{tables['trust']}{section('tr
 </body></html>
 """
 
-# %% ../nbs/07_study.ipynb #e8dadcd7
+# %% ../nbs/07_study.ipynb #b6a1eab0
 if __name__ == "__main__" and __package__ == "specx_nb":  # python -m specx_nb.study: the command line on top of it
     from specx_nb.cli import main
     raise SystemExit(main())
+
+# %% ../nbs/07_study.ipynb #824b3f4d
+def _population_settings(seeds, workers, quick):
+    "The population's settings, checked: (specs, keyword arguments of population_study)."
+    for name, value in (("seeds", seeds), ("workers", workers)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise SettingError(name, f"must be a positive integer, got {value!r}")
+    specs = population_specs(range(1 if quick else seeds))
+    small = dict(obs_per_class=2, num_samples=512, stability_counts=(256, 512))
+    return specs, dict(workers=workers, **(small if quick else {}))
+
+def _population_report(folder, result, figures):
+    "The population's report: what it found, the detection table and the figures."
+    rows = [(r["reading"], r["kind"], f"{r['auc']:.2f}", _percent(r["sensitivity"]), _percent(r["specificity"]))
+            for r in result["detection"]]
+    found = "".join(f"<li>{html.escape(p)}</li>" for p in population_summary(result))
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>specx_nb population</title>
+<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}
+figure{{margin:2rem 0}} img{{max-width:100%}} figcaption{{color:#555}} li{{margin:.5rem 0}}
+table{{border-collapse:collapse;margin:1rem 0}} td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}
+</style></head><body>
+<h1>Does LIME catch a network that leans on the background?</h1>
+<h2>What the population shows</h2><ul id="summary">{found}</ul>
+<h2>Detection</h2>
+<p>For every reading, how well the band share tells the network-class pairs that rely on the background (by
+intervention) from those that do not: ROC AUC, and the sensitivity and specificity of the rule "more than an even
+share".</p>{_html_table(["reading", "share", "AUC", "sensitivity", "specificity"], rows)}
+<h2>Figures</h2>{"".join(_figure_html(folder, name, figure) for name, figure in figures.items())}
+</body></html>
+"""
+
+def run_population_study(out_dir:str|Path, # the folder to write into; must be empty unless overwrite
+                         *,
+                         seeds:int=5, # training seeds per architecture and data variant
+                         workers:int=1, # processes working at once
+                         quick:bool=False, # a small population: one seed, few observations and samples
+                         overwrite:bool=False, # replace a folder that already holds files, once the new one is done
+                        )->dict: # the content of population.json
+    "Train and explain a population of networks into `out_dir`: population.json, figures and report.html."
+    specs, options = _population_settings(seeds, workers, quick)
+    out = check_out_dir(out_dir, overwrite)
+    with staged_folder(out) as folder:
+        result = population_study(specs, **options)
+        run = _Run(folder, None, False)
+        run.save("population_reliance.png", plot_reliance(result["records"]),
+                 "The change of the logit margin when the background is removed from a class's validation series, "
+                 "mean with a 95% bootstrap interval, for every network (circles: the project's head, squares: the "
+                 "dense head like the original's), one panel per data variant; dashed: the reliance threshold.")
+        run.save("population_detection.png", plot_detection(result["detection"]),
+                 "How well each reading's band share detects reliance on the background over the network-class "
+                 "pairs (ROC AUC), for the positive and the absolute share; dashed: a coin.")
+        write_atomically(folder / "population.json", json.dumps(result, indent=1))
+        write_atomically(folder / "report.html", _population_report(folder, result, run.figures))
+    return result

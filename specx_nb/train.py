@@ -7,7 +7,7 @@ __all__ = ['HISTORY_KEYS', 'DEFAULT_RECIPE', 'minibatch_predict', 'scores_to_lab
            'classification_metrics', 'plot_confusion', 'save_model', 'load_model', 'train_default_network',
            'default_cache_dir', 'trained_network']
 
-# %% ../nbs/03_train.ipynb #be9a6c73
+# %% ../nbs/03_train.ipynb #6d660b10
 import hashlib
 import io
 import json
@@ -34,7 +34,7 @@ from .data import CLASS_NAMES
 from .model import architecture_of, spectrogram_cnn
 from .spectrogram import IMAGE_SIZE, default_dataset
 
-# %% ../nbs/03_train.ipynb #ad5c9ecd
+# %% ../nbs/03_train.ipynb #e8393a33
 def _as_images(x, input_size, name):
     "`x` as a float32 tensor of images (N, 1, H, W) of the network's size `input_size`."
     if isinstance(x, np.ndarray) and not x.flags.writeable: x = np.array(x)  # torch warns on read-only memory
@@ -63,7 +63,7 @@ def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"`seed` must be an integer, got {seed!r}")
 
-# %% ../nbs/03_train.ipynb #79bc03ea
+# %% ../nbs/03_train.ipynb #53d21788
 def _device_of(model, device):
     "The device to run on, `model`'s own when `device` is None; the model is moved there."
     device = torch.device(device) if device is not None else next(model.parameters()).device
@@ -94,11 +94,11 @@ def scores_to_label(scores:np.ndarray, # classification scores (N, num_classes)
                          f"got {scores.shape}")
     return np.asarray(class_names, dtype=str)[scores.argmax(axis=1)]
 
-# %% ../nbs/03_train.ipynb #496540e4
+# %% ../nbs/03_train.ipynb #bfd19204
 HISTORY_KEYS = ("iteration_train_loss", "iteration_train_accuracy", "epoch_train_loss", "epoch_train_accuracy",
                 "epoch_val_loss", "epoch_val_accuracy", "epoch_iteration", "epoch_seconds")  # the keys of a history
 
-# %% ../nbs/03_train.ipynb #b3da1c32
+# %% ../nbs/03_train.ipynb #aa479b64
 def _shuffled_batches(x, y, batch_size, generator):
     "The training set in shuffled mini-batches of images and labels."
     for batch in torch.randperm(len(x), generator=generator).split(batch_size): yield x[batch], y[batch]
@@ -120,7 +120,7 @@ def _evaluate(model, x, y, batch_size, device):
     logits = batched_logits(model, x, batch_size, device)
     return F.cross_entropy(logits, y).item(), (logits.argmax(dim=1) == y).float().mean().item()
 
-# %% ../nbs/03_train.ipynb #02862125
+# %% ../nbs/03_train.ipynb #c0bcced7
 def _in_notebook():
     "Whether the code runs in a Jupyter kernel, where a displayed figure can be replaced."
     return hasattr(get_ipython(), "kernel")
@@ -133,7 +133,7 @@ def _show_progress(history, handle=None):
     plt.close(fig)  # it has been displayed; closing keeps the notebook from showing it once more
     return handle
 
-# %% ../nbs/03_train.ipynb #69e75f91
+# %% ../nbs/03_train.ipynb #9838c815
 def _training_data(model, train_x, train_y, val_x, val_y):
     "The images and labels as tensors, checked against the network."
     architecture = architecture_of(model)
@@ -160,7 +160,7 @@ def _record_epoch(history, val_loss, val_accuracy, num_batches, seconds):
     history["epoch_iteration"].append(len(history["iteration_train_loss"]))
     history["epoch_seconds"].append(seconds)
 
-# %% ../nbs/03_train.ipynb #d025448d
+# %% ../nbs/03_train.ipynb #e8c63799
 def train_network(model:nn.Module, # a network built by spectrogram_cnn; trained in place
                   train_x:np.ndarray|torch.Tensor, # training images (N, 1, H, W) of the network's size
                   train_y:np.ndarray|torch.Tensor, # their class indices (N,)
@@ -198,7 +198,7 @@ def train_network(model:nn.Module, # a network built by spectrogram_cnn; trained
             if live_figure: handle = _show_progress(history, handle)
     return model.eval(), history
 
-# %% ../nbs/03_train.ipynb #d3065b65
+# %% ../nbs/03_train.ipynb #69d97288
 def plot_training_progress(history:dict, # a history from train_network
                            smoothing_window:int=10, # iterations in the moving average of the training curves
                           )->plt.Figure: # accuracy (%) and loss against the iteration
@@ -223,7 +223,7 @@ def plot_training_progress(history:dict, # a history from train_network
     fig.tight_layout()
     return fig
 
-# %% ../nbs/03_train.ipynb #1fd5720f
+# %% ../nbs/03_train.ipynb #6420fc01
 def _label_indices(labels, class_names, name):
     "Class indices of `labels`, given as indices or as names from `class_names`."
     labels = np.asarray(labels)
@@ -260,7 +260,7 @@ def classification_metrics(true_labels:np.ndarray, # the true class of every obs
             "per_class_precision": dict(zip(class_names, _ratios(correct, matrix.sum(axis=0)))),
             "confusion_matrix": matrix.tolist()}
 
-# %% ../nbs/03_train.ipynb #3fb240bd
+# %% ../nbs/03_train.ipynb #bb0a5a0c
 def _summary_cells(ax, values, vertical):
     "Draw a row or column of percentages, shaded by value; None shows as a dash."
     shares = np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -305,7 +305,7 @@ def plot_confusion(true_labels:np.ndarray, # the true class of every observation
     fig.suptitle(f"{title}{': ' if title else ''}accuracy {metrics['accuracy']:.1%} of {matrix.sum()}")
     return fig
 
-# %% ../nbs/03_train.ipynb #e41deae5
+# %% ../nbs/03_train.ipynb #9e708200
 _CHECKPOINT_FORMAT = "specx_nb.checkpoint/1"  # tag of the files written by save_model
 
 def save_model(model:nn.Module, # a network built by `spectrogram_cnn`
@@ -322,7 +322,7 @@ def save_model(model:nn.Module, # a network built by `spectrogram_cnn`
     torch.save({"format": _CHECKPOINT_FORMAT, "architecture": architecture, "state_dict": state, "extra": extra}, buffer)
     return write_atomically(path, buffer.getvalue())
 
-# %% ../nbs/03_train.ipynb #8b42dae7
+# %% ../nbs/03_train.ipynb #9d2bbbe7
 def _read_checkpoint(path):
     "The network (in evaluation mode, on the CPU) and the extra values stored in a file from `save_model`."
     path = Path(path)
@@ -344,7 +344,7 @@ def load_model(path:str|Path, # a file written by `save_model`
     "Load a network saved with `save_model`."
     return _read_checkpoint(path)[0]
 
-# %% ../nbs/03_train.ipynb #aea2380e
+# %% ../nbs/03_train.ipynb #4d0ca1f3
 DEFAULT_RECIPE = dict(
     epochs=8,  # passes over the 1600 training images
     batch_size=32,  # images per SGD step: 50 steps per epoch
@@ -355,25 +355,26 @@ DEFAULT_RECIPE = dict(
 def train_default_network(seed:int=0, # seeds the data, the split, the initial weights and the training
                           *,
                           num_obs_per_class:int=500, # observations of each class
-                          background:bool=True, # add the background sinusoid to the data
+                          background:bool|dict=True, # the background of the data, see generate_time_series
                           noise:bool=True, # add the high-frequency noise to the data
+                          head:str="time_max", # the network's head, see spectrogram_cnn
                           progress:bool=False, # show the training progress
                          )->tuple[nn.Module, dict]: # the trained network and its history
     "Train the default network with `DEFAULT_RECIPE` on `default_dataset`, without the cache."
     _check_seed(seed)
     data = default_dataset(num_obs_per_class, seed=seed, background=background, noise=noise)
-    model = spectrogram_cnn(IMAGE_SIZE, len(CLASS_NAMES), seed=seed)
+    model = spectrogram_cnn(IMAGE_SIZE, len(CLASS_NAMES), head=head, seed=seed)
     return train_network(model, data.images[data.train_idx], data.labels[data.train_idx],
                          data.images[data.val_idx], data.labels[data.val_idx], **DEFAULT_RECIPE, seed=seed,
                          progress=progress)
 
-# %% ../nbs/03_train.ipynb #f0ed595c
+# %% ../nbs/03_train.ipynb #257290e9
 def default_cache_dir()->Path: # where `trained_network` keeps its files
     "The folder of the trained-network cache."
     if os.environ.get("SPECX_NB_CACHE"): return Path(os.environ["SPECX_NB_CACHE"]).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "specx_nb"
 
-# %% ../nbs/03_train.ipynb #d6f7fc6a
+# %% ../nbs/03_train.ipynb #6e6a166b
 _RESULT_MODULES = ("core", "data", "spectrogram", "model", "train")  # modules whose code determines the trained weights
 
 def _source_digest():
@@ -387,24 +388,26 @@ def _source_digest():
 
 def _cache_key(settings):
     "A short hash of everything that determines the network trained with `settings`."
-    recipe = dict(recipe=DEFAULT_RECIPE, architecture=spectrogram_cnn(IMAGE_SIZE, len(CLASS_NAMES), seed=0).architecture,
-                  settings=settings, format=_CHECKPOINT_FORMAT,
+    architecture = spectrogram_cnn(IMAGE_SIZE, len(CLASS_NAMES), head=settings["head"], seed=0).architecture
+    recipe = dict(recipe=DEFAULT_RECIPE, architecture=architecture, settings=settings, format=_CHECKPOINT_FORMAT,
                   torch=torch.__version__, specx_nb=specx_nb.__version__, source=_source_digest())
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
-# %% ../nbs/03_train.ipynb #1508fc41
+# %% ../nbs/03_train.ipynb #b039b340
 def trained_network(seed:int=0, # seeds the data, the split, the initial weights and the training
                     *,
                     num_obs_per_class:int=500, # observations of each class
-                    background:bool=True, # add the background sinusoid to the data
+                    background:bool|dict=True, # the background of the data, see generate_time_series
                     noise:bool=True, # add the high-frequency noise to the data
+                    head:str="time_max", # the network's head, see spectrogram_cnn
                     cache_dir:str|Path|None=None, # folder of the cache; None uses `default_cache_dir()`
                     progress:bool=False, # show the training progress (the stored figure when loading)
                    )->tuple[nn.Module, dict]: # the network in evaluation mode on the CPU, and its history
     "The default network trained on `default_dataset`, from the cache when it is there."
     _check_seed(seed)
-    settings = dict(seed=int(seed), num_obs_per_class=num_obs_per_class, background=bool(background),
-                    noise=bool(noise))
+    settings = dict(seed=int(seed), num_obs_per_class=num_obs_per_class,
+                    background=background if isinstance(background, dict) else bool(background), noise=bool(noise),
+                    head=head)
     key = _cache_key(settings)
     path = Path(cache_dir if cache_dir is not None else default_cache_dir()).expanduser() / f"network-{key}.pt"
     if path.is_file():

@@ -10,7 +10,7 @@ __all__ = ['METHODS', 'STABILITY_COUNTS', 'TRUST_FIGURES', 'feature_means', 'fea
            'recommended_num_samples', 'plot_stability', 'plot_method_maps', 'trust_report', 'trust_tables',
            'format_trust_summary']
 
-# %% ../nbs/06_trust.ipynb #2239eaa4
+# %% ../nbs/06_trust.ipynb #a99393e6
 import copy
 import math
 from collections.abc import Sequence
@@ -32,7 +32,7 @@ from .lime import (excluded_fill, grid_segmentation, image_lime, importance_map,
 from .spectrogram import background_rows, default_dataset, show_spectrogram, signal_pixel_mask
 from .train import minibatch_predict
 
-# %% ../nbs/06_trust.ipynb #270835f1
+# %% ../nbs/06_trust.ipynb #50559f83
 def feature_means(pixel_values:np.ndarray, # per-pixel values (..., H, W)
                   feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
                  )->np.ndarray: # float64 (..., K): the mean value over each feature's pixels
@@ -61,7 +61,7 @@ def true_feature_masks(clean_images:np.ndarray, # spectrograms of the clean sign
     band = feature_mask(np.broadcast_to(background_rows()[:, None], feature_map.shape), feature_map, min_fraction)
     return signal, band & ~signal
 
-# %% ../nbs/06_trust.ipynb #f1092ac1
+# %% ../nbs/06_trust.ipynb #a1e223d2
 _OUTLINE_UPSAMPLING = 8  # sub-pixels per pixel side when tracing an outline, so that it follows the pixel edges
 
 def _outline(ax, artist, mask, **kwargs):
@@ -92,11 +92,11 @@ def plot_ground_truth(images:np.ndarray, # spectrograms (N, 1, H, W)
     fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncols=2)
     return fig
 
-# %% ../nbs/06_trust.ipynb #ba82096e
+# %% ../nbs/06_trust.ipynb #ae1f83e2
 METHODS = {"lime_tree": "LIME (tree)", "lime_linear": "LIME (linear)", "occlusion": "occlusion",
            "grad_cam": "Grad-CAM"}  # the explainers compared, by key, with their names in figures
 
-# %% ../nbs/06_trust.ipynb #09455430
+# %% ../nbs/06_trust.ipynb #dbf0d14c
 _SERIES_NAMES = {**METHODS, "uniform": "even map", "random": "random order"}  # names of the series in figures
 
 def _grouped_bars(ax, table, baseline=None):
@@ -125,7 +125,7 @@ def plot_relevance_mass(relevance:dict, # {method: {class: mean relevance mass}}
     axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
-# %% ../nbs/06_trust.ipynb #a03c943f
+# %% ../nbs/06_trust.ipynb #cfc1693a
 def occlusion_importance(net:nn.Module, # the classifier, returning logits (N, classes) for images (N, 1, H, W)
                          image:np.ndarray, # the image to explain, (1, H, W) or (H, W)
                          channel:int, # the class whose score is explained
@@ -139,7 +139,7 @@ def occlusion_importance(net:nn.Module, # the classifier, returning logits (N, c
     scores = masked_scores(net, image, feature_map, masks, channel, batch_size=k + 1, device=device)[:, 0]
     return (scores[0] - scores[1:]).astype(np.float64)
 
-# %% ../nbs/06_trust.ipynb #7e5e91dd
+# %% ../nbs/06_trust.ipynb #0bbf2c02
 def _last_relu(net):
     "The last ReLU module of `net`: for `spectrogram_cnn`, the output of its last convolution block."
     relus = [m for m in net.modules() if isinstance(m, nn.ReLU)]
@@ -174,7 +174,7 @@ def grad_cam(net:nn.Module, # the classifier, returning logits (N, classes) for 
     finally:
         hook.remove()
 
-# %% ../nbs/06_trust.ipynb #09df50aa
+# %% ../nbs/06_trust.ipynb #5d5db5c7
 def band_filled(images:np.ndarray, # images (N, 1, H, W)
                )->np.ndarray: # float32 copy of images, the background band filled as LIME fills an excluded feature
     "The images with the background band's rows removed the way LIME removes a feature: filled with the image mean."
@@ -204,7 +204,7 @@ def intervention_table(nets:dict[str, nn.Module], # the networks to evaluate, by
                                         for c, name in enumerate(class_names)}
     return table
 
-# %% ../nbs/06_trust.ipynb #506a0f06
+# %% ../nbs/06_trust.ipynb #aa7625b6
 def plot_intervention(table:dict, # from `intervention_table`: {net: {version: {class: {"accuracy", "true_class_score"}}}}
                      )->plt.Figure: # two panels: accuracy and mean true-class score per class
     "Bar charts of every network's accuracy and true-class score on every version of the images."
@@ -218,7 +218,7 @@ def plot_intervention(table:dict, # from `intervention_table`: {net: {version: {
     axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
-# %% ../nbs/06_trust.ipynb #bbba5551
+# %% ../nbs/06_trust.ipynb #f130e527
 def deletion_order(importance:np.ndarray, # (K,): importance of every feature
                    rng:np.random.Generator, # breaks ties between equal importances
                   )->np.ndarray: # (K,): the features, most important first
@@ -251,7 +251,7 @@ def deletion_area(curve:np.ndarray, # (..., P): scores after removing evenly spa
     if curve.shape[-1] < 2: raise ValueError(f"`curve` needs at least two points, got shape {curve.shape}")
     return trapezoid(curve, dx=1 / (curve.shape[-1] - 1), axis=-1)[()]
 
-# %% ../nbs/06_trust.ipynb #2a420a40
+# %% ../nbs/06_trust.ipynb #233ce641
 def plot_deletion_curves(curves:dict[str, np.ndarray], # per method, the mean deletion curve of each class (C, K + 1)
                          class_names:Sequence[str]=CLASS_NAMES, # one name per row of the curves
                         )->plt.Figure: # one panel per class, one line per method
@@ -270,7 +270,7 @@ def plot_deletion_curves(curves:dict[str, np.ndarray], # per method, the mean de
     axes[0, 0].set_ylabel("true-class score")
     return fig
 
-# %% ../nbs/06_trust.ipynb #2619e966
+# %% ../nbs/06_trust.ipynb #87b3757b
 def randomized_copy(net:nn.Module, # the network to copy; it is not changed
                     num_layers:int|None=None, # how many layers with parameters to re-initialise, from the output; None: all
                     *,
@@ -295,7 +295,7 @@ def rank_correlation(a:np.ndarray, # (K,): one map's feature importances
     if np.ptp(a) == 0 or np.ptp(b) == 0: return math.nan
     return float(spearmanr(a, b).statistic)
 
-# %% ../nbs/06_trust.ipynb #94997794
+# %% ../nbs/06_trust.ipynb #33d8008e
 def plot_randomization(correlations:dict, # {surrogate: {comparison: {class: mean Spearman correlation}}}
                       )->plt.Figure: # one panel per surrogate
     "Bar charts of the rank correlation between the trained network's maps and the maps they are compared with."
@@ -309,7 +309,7 @@ def plot_randomization(correlations:dict, # {surrogate: {comparison: {class: mea
     axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
-# %% ../nbs/06_trust.ipynb #b9364dc4
+# %% ../nbs/06_trust.ipynb #17cc4012
 _TOP_K = 10  # the number of top features compared between maps
 _MIN_AGREEMENT = 0.8  # the mean top-k agreement that a recommended number of samples must reach
 
@@ -331,7 +331,7 @@ def recommended_num_samples(sample_counts:Sequence[int], # the numbers of sample
         raise ValueError(f"`agreement` must have one value per count, got {len(agreement)} for {len(sample_counts)}")
     return next((int(n) for n, a in zip(sample_counts, agreement) if a >= min_agreement), None)
 
-# %% ../nbs/06_trust.ipynb #9b977f7b
+# %% ../nbs/06_trust.ipynb #26302960
 def plot_stability(sample_counts:Sequence[int], # the numbers of samples tried
                    agreement:dict[str, np.ndarray], # per surrogate, the agreement of each observation (N, len(sample_counts))
                    min_agreement:float=_MIN_AGREEMENT, # the agreement line to draw
@@ -356,7 +356,7 @@ def plot_stability(sample_counts:Sequence[int], # the numbers of samples tried
     axes[0, 0].set_ylim(0, 1.02)
     return fig
 
-# %% ../nbs/06_trust.ipynb #f187f0cd
+# %% ../nbs/06_trust.ipynb #2def758c
 def plot_method_maps(images:np.ndarray, # spectrograms (N, 1, H, W)
                      maps:dict[str, np.ndarray], # per method name, the maps (N, H, W) at the image's size
                      titles:Sequence[str], # one title per image
@@ -380,7 +380,7 @@ def plot_method_maps(images:np.ndarray, # spectrograms (N, 1, H, W)
     for ax in axes[:-1].ravel(): ax.set_xlabel("")
     return fig
 
-# %% ../nbs/06_trust.ipynb #5ff09555
+# %% ../nbs/06_trust.ipynb #738ab28a
 STABILITY_COUNTS = (256, 512, 1024, 2048, 4096, 8192)  # LIME sample counts whose stability is measured by default
 _SURROGATES = ("tree", "linear")
 
@@ -434,7 +434,7 @@ def _images_without_background(data, seed):
         raise ValueError(f"`data` must be `default_dataset(seed={seed})`: its split differs from that seed's")
     return without.images[data.val_idx]
 
-# %% ../nbs/06_trust.ipynb #2aa7d90b
+# %% ../nbs/06_trust.ipynb #e5df26c3
 def _lime(net, image, label, feature_map, **kwargs):
     "The feature importance of one LIME explanation of the true class on the grid."
     return image_lime(net, image, int(label), segmentation=feature_map, **kwargs).feature_importance
@@ -469,7 +469,7 @@ def _faithfulness(importances, curves, signal, background, labels):
                    for m, v in curves.items()}
     return dict(relevance_mass=relevance, background_share=band, deletion_area=areas), mean_curves
 
-# %% ../nbs/06_trust.ipynb #1f097f17
+# %% ../nbs/06_trust.ipynb #ec39fc50
 def _intervention(net, background_free, images, images_without, labels, *, device):
     "The intervention table of the trained and the background-free network."
     versions = {"with background": images, "without background": images_without, "band filled": band_filled(images)}
@@ -497,7 +497,7 @@ def _randomization(net, images, labels, feature_map, reference, *, num_samples, 
                            for name, maps in compared.items()}
     return correlations
 
-# %% ../nbs/06_trust.ipynb #2f318836
+# %% ../nbs/06_trust.ipynb #e29e4643
 def _trust_figures(images, labels, truth, feature_map, found):
     "The figures of the report, closed: found holds the importances, mean curves, tables and stability of the run."
     signal, background = truth
@@ -516,7 +516,7 @@ def _trust_figures(images, labels, truth, feature_map, found):
     for fig in figures.values(): plt.close(fig)
     return {name: (fig, TRUST_FIGURES[name]) for name, fig in figures.items()}
 
-# %% ../nbs/06_trust.ipynb #f490c0fa
+# %% ../nbs/06_trust.ipynb #8bf22e04
 def trust_report(net:nn.Module, # the trained network, from trained_network(seed)
                  data, # the SpectrogramDataset from default_dataset(seed=seed)
                  clean_images:np.ndarray, # the clean signals' spectrograms (N, 1, H, W), aligned with data.images
@@ -571,7 +571,7 @@ def trust_report(net:nn.Module, # the trained network, from trained_network(seed
                                                       for s, v in stability.items()}},
             "seconds": stages.seconds}, figures
 
-# %% ../nbs/06_trust.ipynb #f0ae76f2
+# %% ../nbs/06_trust.ipynb #2b4e8f51
 def _number(value, digits=2):
     return "–" if value is None else f"{value:.{digits}f}"
 
@@ -603,7 +603,7 @@ def _stability_table(metrics):
             [[s, *(_number(a) for a in values), str(stability["recommended_num_samples"][s] or f"more than {counts[-1]}")]
              for s, values in stability["agreement"].items()])
 
-# %% ../nbs/06_trust.ipynb #9d264b00
+# %% ../nbs/06_trust.ipynb #d11d9393
 def trust_tables(metrics:dict, # from trust_report
                 )->list[tuple[str, str, list[str], list[list[str]]]]: # (title, note, header, rows) of every table
     "The numbers of a trust report as tables of formatted text, one per check."
