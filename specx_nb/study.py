@@ -8,7 +8,7 @@ __all__ = ['DEVICE_TYPES', 'HUES', 'COLOUR_WORDS', 'LINE_STYLES', 'MARKERS', 'FI
            'check_out_dir', 'staged_folder', 'colour_name', 'figure_styles', 'caption_mismatches', 'save_figure',
            'library_versions', 'run_study', 'report_summary', 'report_html', 'run_population_study']
 
-# %% ../nbs/07_study.ipynb #742d20f8
+# %% ../nbs/07_study.ipynb #c3b633cb
 import base64
 import html
 import io
@@ -39,21 +39,21 @@ from .train import (classification_metrics, minibatch_predict,
 from .population import plot_detection, plot_reliance, population_specs, population_study, population_summary
 from .trust import STABILITY_COUNTS, trust_report, trust_tables
 
-# %% ../nbs/07_study.ipynb #2d9f8e55
+# %% ../nbs/07_study.ipynb #8193c8fd
 class SettingError(ValueError):
     "A setting of `run_study` that cannot work; `argument` names the argument, `problem` says what is wrong."
     def __init__(self, argument, problem):
         super().__init__(f"`{argument}` {problem}")
         self.argument, self.problem = argument, problem
 
-# %% ../nbs/07_study.ipynb #b7877745
+# %% ../nbs/07_study.ipynb #8a5208fb
 def validation_counts(seed:int=0, # the seed of the data and the split
                      )->dict: # {class name: number of validation observations}
     "How many validation observations each class has in the study's data, computed from the split alone."
     labels, _, val_idx = default_split(seed=seed)
     return dict(zip(CLASS_NAMES, np.bincount(labels[val_idx], minlength=len(CLASS_NAMES)).tolist()))
 
-# %% ../nbs/07_study.ipynb #e209c8e9
+# %% ../nbs/07_study.ipynb #ba0852fa
 DEVICE_TYPES = {"cpu": lambda: True, "cuda": lambda: torch.cuda.is_available(),
                 "mps": lambda: torch.backends.mps.is_available()}  # device types the study runs on: is one here?
 
@@ -71,7 +71,7 @@ def usable_device(device:str|torch.device, # a device name such as "cpu", "cuda"
         raise SettingError("device", f"{device!r}: this machine has {torch.cuda.device_count()} CUDA devices")
     return parsed
 
-# %% ../nbs/07_study.ipynb #5a657ba2
+# %% ../nbs/07_study.ipynb #6d047265
 class StudySettings(NamedTuple):
     "The checked settings of a study."
     seed: int  # seeds the data, the split, the network and every explanation
@@ -93,7 +93,7 @@ def _sample_counts(counts):
         raise SettingError("stability_counts", f"must be one or more increasing counts, got {list(counts)}")
     return counts
 
-# %% ../nbs/07_study.ipynb #5d4bc3ba
+# %% ../nbs/07_study.ipynb #ddd729ac
 def study_settings(*,
                    seed:int=0, # seeds the data, the split, the network and every explanation
                    num_samples:int=4096, # LIME samples per explanation
@@ -115,7 +115,7 @@ def study_settings(*,
     return StudySettings(seed=seed, num_samples=num_samples, stability_counts=counts,
                          device=str(usable_device(device)), **per_class)
 
-# %% ../nbs/07_study.ipynb #43e69a97
+# %% ../nbs/07_study.ipynb #5ac3cfa0
 def check_out_dir(out_dir:str|Path, # where the study goes
                   overwrite:bool=False, # allow a folder that already holds files; it is replaced at the end
                  )->Path: # the folder, not created
@@ -128,7 +128,7 @@ def check_out_dir(out_dir:str|Path, # where the study goes
         raise SettingError("out_dir", f"{out} is not empty; choose another folder or pass --overwrite")
     return out
 
-# %% ../nbs/07_study.ipynb #02061ba3
+# %% ../nbs/07_study.ipynb #855c2377
 def _make_folders(folder):
     "Create `folder` and any missing parents; return the ones created, deepest first."
     missing = [p for p in [folder, *folder.parents] if not p.exists()]
@@ -165,7 +165,7 @@ def staged_folder(out:str|Path, # the folder the block's files should end up in
             with suppress(OSError): folder.rmdir()
         raise
 
-# %% ../nbs/07_study.ipynb #a4a333e2
+# %% ../nbs/07_study.ipynb #dc6fa548
 HUES = (("red", 0.04), ("orange", 0.11), ("yellow", 0.18), ("green", 0.45), ("cyan", 0.53), ("blue", 0.72),
         ("purple", 0.93), ("red", 1.01))  # hue names, each up to its upper bound on the colour wheel (0 to 1)
 COLOUR_WORDS = ("black", "grey", "white", *dict(HUES))  # the colour names that captions are checked for
@@ -180,7 +180,7 @@ def colour_name(colour, # any matplotlib colour: a name, "0.4", (r, g, b) or (r,
     if saturation < 0.2: return "white" if value > 0.9 else "grey"
     return next(name for name, upper in HUES if hue < upper)
 
-# %% ../nbs/07_study.ipynb #04a1efb0
+# %% ../nbs/07_study.ipynb #50513053
 LINE_STYLES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dash-dot"}  # matplotlib's codes, in words
 MARKERS = {"_": "tick", "|": "tick", "o": "dot", ".": "dot"}  # markers, in words
 
@@ -208,7 +208,7 @@ def figure_styles(fig:plt.Figure, # a figure, drawn
     return {"colours": sorted(colours - {None}), "line_styles": sorted(styles - {None}),
             "markers": sorted(markers - {None}), "colour_bars": bars}
 
-# %% ../nbs/07_study.ipynb #385cb987
+# %% ../nbs/07_study.ipynb #0d3e3355
 def caption_mismatches(caption:str, # a figure's caption
                        styles:dict, # the figure's styles, from figure_styles
                       )->list[str]: # the words of the caption that the figure does not bear out
@@ -223,7 +223,7 @@ def caption_mismatches(caption:str, # a figure's caption
     if re.search(r"colou?r bars?", caption.lower()) and not styles["colour_bars"]: wrong.append("colour bar")
     return wrong
 
-# %% ../nbs/07_study.ipynb #26c022fb
+# %% ../nbs/07_study.ipynb #46c5fba5
 FIGURE_DPI = 110  # resolution of the saved figures
 
 def save_figure(fig:plt.Figure, # the figure to save; it is closed afterwards
@@ -235,7 +235,7 @@ def save_figure(fig:plt.Figure, # the figure to save; it is closed afterwards
     plt.close(fig)
     return write_atomically(path, buffer.getvalue())
 
-# %% ../nbs/07_study.ipynb #cd8e0630
+# %% ../nbs/07_study.ipynb #6231e8f5
 class _Run:
     "One study as its steps fill it in: its folder, its settings, what each step found, and the figures saved."
     def __init__(self, folder, settings, progress):
@@ -247,7 +247,7 @@ class _Run:
         self.figures[name] = {"caption": caption, **figure_styles(fig)}
         save_figure(fig, self.folder / name)
 
-# %% ../nbs/07_study.ipynb #e299e264
+# %% ../nbs/07_study.ipynb #cacef7b7
 def _simulate(run):
     "The data set, the clean signals' spectrograms, and figures of both views of the data."
     s = run.settings
@@ -277,7 +277,7 @@ def _evaluate(run):
              "Validation confusion chart, with the accuracy of every class beside its row and the precision of every "
              "prediction under its column.")
 
-# %% ../nbs/07_study.ipynb #65f85a4c
+# %% ../nbs/07_study.ipynb #52cb8160
 def _explain(run):
     "LIME maps of the first `obs_per_class` validation observations of every class, interleaved."
     s, labels = run.settings, run.val_labels
@@ -320,7 +320,7 @@ def _trust(run):
 STEPS = {"data": _simulate, "network": _train, "evaluation": _evaluate, "explanations": _explain,
          "background band": _band, "trust": _trust}  # the study's steps, in order
 
-# %% ../nbs/07_study.ipynb #c3c66d12
+# %% ../nbs/07_study.ipynb #cd80ab35
 LIBRARIES = ("specx_nb", "numpy", "scipy", "torch", "scikit-learn", "scikit-image", "matplotlib")
 
 def library_versions()->dict: # {library: version}, Python's among them
@@ -344,7 +344,7 @@ def _metrics(run, seconds):
             "versions": library_versions(),
             "timings_s": seconds}
 
-# %% ../nbs/07_study.ipynb #9f9c9059
+# %% ../nbs/07_study.ipynb #67fee80f
 def run_study(out_dir:str|Path, # the folder to write into; must be empty unless `overwrite`
               *,
               seed:int=0, # seeds the data, the split, the network and every explanation
@@ -373,7 +373,7 @@ def run_study(out_dir:str|Path, # the folder to write into; must be empty unless
         write_atomically(folder / "report.html", report_html(folder, metrics))
     return metrics
 
-# %% ../nbs/07_study.ipynb #a2d8e6d7
+# %% ../nbs/07_study.ipynb #b0932972
 LEANS_ON = 2  # a class's band share above this many times the even spread's means the network leans on the band
 
 def _percent(value, digits=0):
@@ -400,7 +400,7 @@ def _band_finding(m):
     return (f"What the network looks at: LIME puts this share of its positive importance (the band share) on the "
             f"{BACKGROUND_FREQUENCY:g} Hz background band: {shares}. {verdict}")
 
-# %% ../nbs/07_study.ipynb #9c849e10
+# %% ../nbs/07_study.ipynb #23705903
 def _per_class_against(values, baseline, better):
     "'class value (baseline)' for every class, and the classes where `better(value, baseline)` holds."
     text = ", ".join(f"{c} {_number(v)} ({_number(baseline[c])})" for c, v in values.items())
@@ -428,7 +428,7 @@ def _trust_finding(m, key, name):
             f"{samples}. " + ("These maps pass every check." if passed else "These maps fail at least one check "
                               "and should not be trusted as they are."))
 
-# %% ../nbs/07_study.ipynb #7d883fd9
+# %% ../nbs/07_study.ipynb #8f5cb857
 def report_summary(metrics:dict, # the content of metrics.json
                   )->list[str]: # the findings, one paragraph of plain text each
     "What a study found, in words and numbers: accuracy, what the network looks at, and whether the maps hold up."
@@ -436,7 +436,7 @@ def report_summary(metrics:dict, # the content of metrics.json
             _trust_finding(metrics, "tree", "regression tree, as in the maps above"),
             _trust_finding(metrics, "linear", "linear")]
 
-# %% ../nbs/07_study.ipynb #57e56455
+# %% ../nbs/07_study.ipynb #164ec732
 SETTING_NOTES = {"seed": "seeds the data, the split, the network and every explanation",
                  "num_samples": "LIME samples per explanation",
                  "obs_per_class": "observations of each class in the LIME maps figure",
@@ -444,6 +444,18 @@ SETTING_NOTES = {"seed": "seeds the data, the split, the network and every expla
                  "trust_per_class": "observations of each class in the trust checks",
                  "stability_counts": "LIME sample counts whose stability is measured",
                  "device": "where the network ran"}  # what each setting means, for the report
+
+def _html_page(title, body):
+    "A self-contained HTML page: the report's style sheet, then `body`."
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}
+figure{{margin:2rem 0}} img{{max-width:100%}} figcaption{{color:#555}} li{{margin:.5rem 0}}
+table{{border-collapse:collapse;margin:1rem 0}} td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}
+</style></head><body>
+{body}
+</body></html>
+"""
 
 def _html_table(header, rows):
     cells = lambda tag, values: "".join(f"<{tag}>{html.escape(str(v))}</{tag}>" for v in values)
@@ -477,7 +489,7 @@ def _tables_html(m):
             "run": _html_table(["step", "seconds"], m["timings_s"].items())
                    + _html_table(["library", "version"], m["versions"].items())}
 
-# %% ../nbs/07_study.ipynb #0722dd94
+# %% ../nbs/07_study.ipynb #9a7353e9
 def report_html(out_dir:str|Path, # the study folder, holding the figures listed in the metrics
                 metrics:dict, # the content of metrics.json
                )->str: # a self-contained HTML page
@@ -486,13 +498,7 @@ def report_html(out_dir:str|Path, # the study folder, holding the figures listed
     section = lambda prefix: "".join(_figure_html(out_dir, n, f) for n, f in figures.items() if n.startswith(prefix))
     others = "".join(_figure_html(out_dir, n, f) for n, f in figures.items() if not n.startswith("trust_"))
     summary = "".join(f"<li>{html.escape(p)}</li>" for p in report_summary(metrics))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>specx_nb study</title>
-<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}
-figure{{margin:2rem 0}} img{{max-width:100%}} figcaption{{color:#555}} li{{margin:.5rem 0}}
-table{{border-collapse:collapse;margin:1rem 0}} td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}
-</style></head><body>
-<h1>LIME explanations of a spectrogram classifier</h1>
+    return _html_page("specx_nb study", f"""<h1>LIME explanations of a spectrogram classifier</h1>
 <h2>What the study found</h2><ul id="summary">{summary}</ul>
 <h2>Settings</h2>{tables['settings']}
 <h2>Accuracy</h2>{tables['accuracy']}
@@ -506,16 +512,9 @@ explained observations; even spread: the share importance spread evenly over the
 observations per class. These checks count positive importance on the background features (the band's grid cells
 that no signal crosses), a different quantity from the band share above. Top-{k} agreement is the Jaccard overlap
 of the {k} most important features of two maps.</p>{tables['trust']}{section('trust_')}
-<h2>Run</h2>{tables['run']}
-</body></html>
-"""
+<h2>Run</h2>{tables['run']}""")
 
-# %% ../nbs/07_study.ipynb #b6a1eab0
-if __name__ == "__main__" and __package__ == "specx_nb":  # python -m specx_nb.study: the command line on top of it
-    from specx_nb.cli import main
-    raise SystemExit(main())
-
-# %% ../nbs/07_study.ipynb #824b3f4d
+# %% ../nbs/07_study.ipynb #771acf5d
 def _population_settings(seeds, workers, quick):
     "The population's settings, checked: (specs, keyword arguments of population_study)."
     for name, value in (("seeds", seeds), ("workers", workers)):
@@ -530,21 +529,13 @@ def _population_report(folder, result, figures):
     rows = [(r["reading"], r["kind"], f"{r['auc']:.2f}", _percent(r["sensitivity"]), _percent(r["specificity"]))
             for r in result["detection"]]
     found = "".join(f"<li>{html.escape(p)}</li>" for p in population_summary(result))
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>specx_nb population</title>
-<style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}}
-figure{{margin:2rem 0}} img{{max-width:100%}} figcaption{{color:#555}} li{{margin:.5rem 0}}
-table{{border-collapse:collapse;margin:1rem 0}} td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left}}
-</style></head><body>
-<h1>Does LIME catch a network that leans on the background?</h1>
+    return _html_page("specx_nb population", f"""<h1>Does LIME catch a network that leans on the background?</h1>
 <h2>What the population shows</h2><ul id="summary">{found}</ul>
 <h2>Detection</h2>
 <p>For every reading, how well the band share tells the network-class pairs that rely on the background (by
 intervention) from those that do not: ROC AUC, and the sensitivity and specificity of the rule "more than an even
 share".</p>{_html_table(["reading", "share", "AUC", "sensitivity", "specificity"], rows)}
-<h2>Figures</h2>{"".join(_figure_html(folder, name, figure) for name, figure in figures.items())}
-</body></html>
-"""
+<h2>Figures</h2>{"".join(_figure_html(folder, name, figure) for name, figure in figures.items())}""")
 
 def run_population_study(out_dir:str|Path, # the folder to write into; must be empty unless overwrite
                          *,
@@ -569,3 +560,8 @@ def run_population_study(out_dir:str|Path, # the folder to write into; must be e
         write_atomically(folder / "population.json", json.dumps(result, indent=1))
         write_atomically(folder / "report.html", _population_report(folder, result, run.figures))
     return result
+
+# %% ../nbs/07_study.ipynb #9333e18f
+if __name__ == "__main__" and __package__ == "specx_nb":  # python -m specx_nb.study: the command line on top of it
+    from specx_nb.cli import main
+    raise SystemExit(main())
