@@ -55,10 +55,17 @@ def test_site_settings_agree():
     assert (ROOT / "nbs" / "_quarto.yml").resolve() == (ROOT / "_quarto.yml").resolve()
 
 
+def test_site_build_leaves_the_readme_alone():
+    "nbdev_docs rewrites README.md from `readme_nb` when that notebook exists; ours names none, so only
+    tools/render_readme.py writes the README."
+    assert not (ROOT / "nbs" / CFG["readme_nb"]).exists(), "nbdev_docs would overwrite README.md"
+    assert "render_readme.py" in (ROOT / "settings.ini").read_text()
+
+
 def readme_commands():
-    "The shell lines of the README's fenced `sh` blocks."
+    "The commands of the README's fenced `sh` blocks, each with its continuation lines joined."
     blocks = re.findall(r"```(?:sh|bash)\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
-    return [line for block in blocks for line in block.strip().splitlines()]
+    return [line for block in blocks for line in re.sub(r"\\\n\s*", "", block).strip().splitlines()]
 
 
 def test_readme_gives_two_commands_and_ci_runs_the_test_one():
