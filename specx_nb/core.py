@@ -15,6 +15,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -23,7 +24,7 @@ from tqdm.auto import tqdm
 def check_count(value:int, # the value to check
                 name:str, # the argument's name, for the message
                 minimum:int=1, # the smallest allowed value
-               )->int: # `value` as a plain int
+               )->int: # the value, as a plain int
     "Fail with a message naming `name` unless `value` is an integer (not a bool) of at least `minimum`."
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"`{name}` must be an integer, got {type(value).__name__}")
@@ -33,7 +34,7 @@ def check_count(value:int, # the value to check
 # %% ../nbs/99_core.ipynb #169c79ee
 def check_pair(value:Sequence[int], # the value to check
                name:str, # the argument's name, for the message
-              )->tuple[int, int]: # `value` as a tuple of two plain ints
+              )->tuple[int, int]: # the value, as a tuple of two plain ints
     "Fail with a message naming `name` unless `value` is a pair of positive integers."
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
         raise TypeError(f"`{name}` must be a pair of integers, got {value!r}")
@@ -42,7 +43,7 @@ def check_pair(value:Sequence[int], # the value to check
 def check_choice(value:object, # the value to check
                  choices:Sequence, # the allowed values
                  name:str, # the argument's name, for the message
-                )->object: # `value`
+                )->object: # the value, unchanged
     "Fail with a message naming `name` unless `value` is one of `choices`."
     if isinstance(value, Iterable) and not isinstance(value, str) or value not in choices:
         raise ValueError(f"`{name}` must be one of {tuple(choices)}, got {value!r}")
@@ -114,7 +115,7 @@ def batched_logits(net:nn.Module, # the network, mapping images (N, ...) to logi
 
 # %% ../nbs/99_core.ipynb #fa9dc554
 @contextmanager
-def torch_threads(num_threads:int|None, # CPU threads for torch inside the block; None leaves torch's setting alone
+def torch_threads(num_threads:int|None, # torch's CPU threads in the block; None: unchanged
                  )->Iterator[None]: # nothing; the setting holds inside the block
     "Let torch use `num_threads` CPU threads inside the block, and restore the previous count after it."
     if num_threads is None:
@@ -129,7 +130,7 @@ def torch_threads(num_threads:int|None, # CPU threads for torch inside the block
 # %% ../nbs/99_core.ipynb #40d5ca9e
 def write_atomically(path:str|Path, # the file to write; its folder is created if needed
                      data:bytes|str, # the whole content; text is written as UTF-8
-                    )->Path: # `path`
+                    )->Path: # the path written
     "Write `data` to `path` so that the file is either complete or absent, never half-written."
     path = Path(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
@@ -145,6 +146,12 @@ def write_atomically(path:str|Path, # the file to write; its folder is created i
     return path
 
 # %% ../nbs/99_core.ipynb #3f0c709b
+def _renderer(fig):
+    "The figure drawn, and its renderer; a figure that a notebook has shown and closed gets a canvas again."
+    if not hasattr(fig.canvas, "get_renderer"): FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
+
 def _shown_scale(fig, column_px):
     "How much the site shrinks the figure's PNG: 1 when it fits the column."
     tight = fig.get_tightbbox(fig.canvas.get_renderer())
@@ -165,9 +172,8 @@ def legibility_problems(fig:plt.Figure, # a drawn figure
                         min_font_pt:float=8, # smallest legend text a reader can read, in points
                        )->list[str]: # what a reader of the page could not read; empty when all is legible
     "What is too small or hidden in `fig` once the site fits it to the column."
-    fig.canvas.draw()
+    renderer = _renderer(fig)
     scale, problems = _shown_scale(fig, column_px), []
-    renderer = fig.canvas.get_renderer()
     for i, ax in enumerate(fig.axes):
         if not ax.get_visible() or hasattr(ax, "_colorbar") or not (ax.has_data() or ax.images): continue
         width = ax.get_tightbbox(renderer).width * scale

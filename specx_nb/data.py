@@ -29,7 +29,7 @@ NOISE_RMS = 1.0  # root-mean-square amplitude of the noise
 # %% ../nbs/00_data.ipynb #e8e013d6
 def random_stream(seed:int, # the simulation's seed
                   name:str, # which part of the simulation draws from this stream
-                 )->np.random.Generator: # a generator that depends only on `seed` and `name`
+                 )->np.random.Generator: # a generator that depends only on the seed and the name
     "A random generator for one named part of the simulation, independent of every other part."
     return np.random.default_rng([seed, zlib.crc32(name.encode())])
 
@@ -112,16 +112,19 @@ def high_frequency_noise(rng:np.random.Generator, # the stream to draw parameter
 # %% ../nbs/00_data.ipynb #dc10f1fe
 def _check_class_names(class_names):
     if isinstance(class_names, str) or not isinstance(class_names, Sequence) or not class_names:
-        raise TypeError(f"`class_names` must be a non-empty sequence of names from {CLASS_NAMES}, got {class_names!r}")
+        raise TypeError(f"`class_names` must be a non-empty sequence of names from {CLASS_NAMES}, "
+                        f"got {class_names!r}")
     unknown = [c for c in class_names if c not in CLASS_SIGNALS]
     if unknown: raise ValueError(f"`class_names` holds unknown classes {unknown}; known classes are {CLASS_NAMES}")
     if len(set(class_names)) != len(class_names): raise ValueError(f"`class_names` repeats a class: {class_names!r}")
 
 def background_frequencies(background:bool|dict, # True, False, or {class name: frequency in Hz}
-                           class_names:Sequence[str]=CLASS_NAMES, # the classes, in label order
+                           class_names:Sequence[str]=None, # the classes, in label order; None: CLASS_NAMES
                           )->np.ndarray: # float64 (C,): each class's background frequency, NaN for none
     "The background frequency of every class for a `background` setting of `generate_time_series`."
-    if isinstance(background, bool): return np.full(len(class_names), BACKGROUND_FREQUENCY if background else np.nan)
+    class_names = CLASS_NAMES if class_names is None else class_names
+    if isinstance(background, bool):
+        return np.full(len(class_names), BACKGROUND_FREQUENCY if background else np.nan)
     if not isinstance(background, dict) or any(c not in CLASS_NAMES for c in background):
         raise ValueError(f"`background` must be True, False or a dict from class names {CLASS_NAMES} to frequencies "
                          f"in Hz, got {background!r}")
@@ -131,13 +134,14 @@ def background_frequencies(background:bool|dict, # True, False, or {class name: 
     return frequencies
 
 def generate_time_series(num_obs_per_class:int=500, # observations of each class
-                         class_names:Sequence[str]=CLASS_NAMES, # which classes, in label order
+                         class_names:Sequence[str]=None, # which classes, in label order; None: all
                          *,
                          seed:int=0, # the same seed gives the same arrays
-                         background:bool|dict=True, # the background: everywhere, nowhere, or {class: frequency}
+                         background:bool|dict=True, # everywhere, nowhere, or {class: frequency in Hz}
                          noise:bool=True, # add the high-frequency noise
-                        )->tuple[np.ndarray, np.ndarray]: # series `x` float32 (N, T) and `labels` int64 (N,)
+                        )->tuple[np.ndarray, np.ndarray]: # the series float32 (N, T), their labels int64 (N,)
     "Simulate `num_obs_per_class` noisy series of each class, grouped by class."
+    class_names = CLASS_NAMES if class_names is None else class_names
     check_count(num_obs_per_class, "num_obs_per_class")
     _check_class_names(class_names)
     frequency = np.repeat(background_frequencies(background, class_names), num_obs_per_class)  # per series
@@ -154,7 +158,7 @@ def split_labels(labels:np.ndarray, # integer class label of each observation, s
                  train_fraction:float=0.8, # share of each class that goes to training, in (0, 1)
                  *,
                  seed:int=0, # which random split
-                )->tuple[np.ndarray, np.ndarray]: # sorted indices `(train_idx, val_idx)`
+                )->tuple[np.ndarray, np.ndarray]: # sorted training indices, sorted validation indices
     "Split indices into training and validation sets, class by class."
     labels = np.asarray(labels)
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
@@ -175,26 +179,42 @@ def example_indices(labels:np.ndarray, # integer class label of each observation
     "The first `per_class` observations of every class, interleaved class by class."
     labels = np.asarray(labels)
     firsts = [np.flatnonzero(labels == c)[:per_class] for c in np.unique(labels)]
-    if min(map(len, firsts)) < per_class: raise ValueError(f"some class has fewer than `per_class`={per_class} observations")
+    if min(map(len, firsts)) < per_class:
+        raise ValueError(f"some class has fewer than `per_class`={per_class} observations")
     return np.stack(firsts, axis=1).ravel()
 
 # %% ../nbs/00_data.ipynb #dfd4f899
+def _class_pair_axes(num_classes, per_class, row_height):
+    "A figure of two columns, a block of `per_class` rows for every two classes; its axes (per_class, class)."
+    pairs = -(-num_classes // 2)
+    rows = [("panel",) * per_class + ("gap",)] * pairs
+    ratios = [1 if kind == "panel" else 0.25 for block in rows for kind in block][:-1]
+    fig = plt.figure(figsize=(7.5, row_height * sum(ratios)), layout="constrained")
+    grid = fig.add_gridspec(len(ratios), 2, height_ratios=ratios)
+    axes = np.empty((per_class, 2 * pairs), dtype=object)
+    for (k, c), _ in np.ndenumerate(axes):
+        axes[k, c] = fig.add_subplot(grid[c // 2 * (per_class + 1) + k, c % 2], sharex=axes.flat[0],
+                                     sharey=axes.flat[0])
+    for ax in axes[:, num_classes:].flat: ax.set_visible(False)
+    return fig, axes[:, :num_classes]
+
 def plot_time_series(x:np.ndarray, # series, shape (N, T)
                      labels:np.ndarray, # integer class label of each series
-                     class_names:Sequence[str]=CLASS_NAMES, # names for the labels
+                     class_names:Sequence[str]=None, # names for the labels; None: CLASS_NAMES
                      *,
-                     per_class:int=3, # rows of the grid
+                     per_class:int=3, # series of each class
                      sample_rate:float=SAMPLE_RATE, # Hz, for the time axis
-                    )->plt.Figure: # a grid with one column per class
-    "Plot `per_class` series of every class in a grid, each titled with its class."
-    idx = example_indices(labels, per_class)
-    ncols = len(np.unique(labels))
-    fig, axes = plt.subplots(per_class, ncols, figsize=(3 * ncols, 1.8 * per_class), sharex=True, sharey=True,
-                             squeeze=False)
+                    )->plt.Figure: # two classes side by side, one series per row
+    "Plot `per_class` series of every class, two classes side by side, each class titled above its column."
+    class_names = CLASS_NAMES if class_names is None else class_names
+    idx = example_indices(labels, per_class).reshape(per_class, -1)  # (observation, class)
+    fig, axes = _class_pair_axes(idx.shape[1], per_class, row_height=1.1)
     t = np.arange(x.shape[-1]) / sample_rate
-    for ax, i in zip(axes.flat, idx):
-        ax.plot(t, x[i], lw=0.6)
-        ax.set_title(class_names[labels[i]], fontsize=9)
-    for ax in axes[-1]: ax.set_xlabel("Time (s)")
-    fig.tight_layout()
+    for (k, c), ax in np.ndenumerate(axes):
+        ax.plot(t, x[idx[k, c]], lw=0.6)
+        if k == 0: ax.set_title(class_names[labels[idx[k, c]]], fontsize=10)
+        bottom = k == per_class - 1 and c // 2 == (axes.shape[1] - 1) // 2  # in the figure's last row
+        ax.tick_params(labelbottom=bottom)
+        if bottom: ax.set_xlabel("Time (s)")
+    axes[0, 0].set_xlim(t[0], t[-1])
     return fig

@@ -75,9 +75,10 @@ def _copy_key(net, device, rewrites):
 
 def inference_network(net:nn.Module, # the classifier
                       device:str|torch.device|None=None, # where the copy runs; None: where net is
-                      rewrites:Sequence[str]=REWRITES[:3], # which of REWRITES to make
-                     )->nn.Module|None: # the rewritten copy in evaluation mode, or None for a network it cannot rewrite
-    "A faster copy of `net` for inference, with the same scores."
+                      rewrites:Sequence[str]=None, # which of REWRITES to make; None: the first three
+                     )->nn.Module|None: # the copy in evaluation mode, or None
+    "A faster copy of `net` for inference, with the same scores; None for a network it cannot rewrite."
+    rewrites = REWRITES[:3] if rewrites is None else rewrites
     unknown = set(rewrites) - set(REWRITES)
     if unknown: raise ValueError(f"`rewrites` holds unknown rewrites {sorted(unknown)}; known: {REWRITES}")
     if type(net) is not nn.Sequential or any(m._forward_hooks or m._forward_pre_hooks for m in net.modules()):
@@ -131,7 +132,7 @@ def score_stream(net:nn.Module, # the classifier, mapping images (N, C, H, W) to
                  *,
                  batch_size:int=128, # synthetic images per forward pass
                  device:str|torch.device|None=None, # where to run the network; None: where it is
-                 rewrites:Sequence[str]=REWRITES[:3], # the rewrites of the network's fast copy
+                 rewrites:Sequence[str]=None, # the fast copy's rewrites; None: the first three
                 )->Iterator[tuple[np.ndarray, np.ndarray]]: # every block with its float32 scores (rows, C)
     "Score the synthetic image of every mask, a block at a time, with the network's fast copy when it has one."
     device = device_of(net) if device is None else torch.device(device)
@@ -316,7 +317,7 @@ def regression_tree_importance(packed_masks:np.ndarray, # uint8 (S, ceil(K/8)): 
                                response:np.ndarray, # (S,): the score of every sample
                                weights:np.ndarray, # (S,): the positive weight of every sample
                                min_samples_split:int=10, # nodes with fewer samples are leaves
-                               seed:int|Sequence[int]|np.random.Generator|None=None, # breaks ties between equal splits
+                               seed:int|tuple=None, # breaks ties between equal splits; a Generator too
                               )->np.ndarray: # float64 (K,): non-negative, summing to one (or all zero)
     "The feature importances of a full-depth weighted regression tree on 0/1 features, grown a level at a time."
     response, weights = np.asarray(response), np.asarray(weights, dtype=np.float64)

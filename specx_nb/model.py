@@ -9,7 +9,7 @@ __all__ = ['NUM_BLOCKS', 'POOL_SIZE', 'MIN_IMAGE_SIDE', 'HEADS', 'spectrogram_cn
 # %% ../nbs/02_model.ipynb #60f87624
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -59,13 +59,13 @@ def _layers(input_size, num_classes, num_filters, dropout, head="time_max"):
         channels = filters
     return layers + _head(head, channels, (height, width), num_classes, dropout)
 
-def spectrogram_cnn(input_size:Sequence[int], # (height, width) of the images, e.g. `IMAGE_SIZE`
+def spectrogram_cnn(input_size:Sequence[int], # (height, width) of the images, e.g. IMAGE_SIZE
                     num_classes:int=len(CLASS_NAMES), # outputs, one logit per class
                     *,
                     num_filters:int=8, # filters of the first convolution; they double in every block
                     dropout:float=0.2, # probability of zeroing a feature during training, in [0, 1)
-                    head:str="time_max", # "time_max": a maximum over time first; "dense": the linear layer reads every position
-                    seed:int|None=None, # seed of the initial weights; None draws from torch's global generator
+                    head:str="time_max", # "time_max" pools over time first; "dense" reads every position
+                    seed:int|None=None, # seeds the initial weights; None: torch's global generator
                    )->nn.Sequential: # the network, mapping (N, 1, H, W) images to (N, num_classes) logits
     "A convolutional network that classifies spectrogram images of size `input_size`."
     _check_input_size(input_size)
@@ -82,21 +82,22 @@ def spectrogram_cnn(input_size:Sequence[int], # (height, width) of the images, e
     return model
 
 # %% ../nbs/02_model.ipynb #371f0056
-class LayerRow(NamedTuple):
+@dataclass(frozen=True)
+class LayerRow:
     "One line of the layer table."
     name: str  # the layer's name in the network
     kind: str  # the layer's class, e.g. "Conv2d"
     output_shape: tuple[int, ...]  # shape of the layer's output for one image
     num_params: int  # learnable parameters of the layer
 
-def architecture_of(model:nn.Module, # a network built by `spectrogram_cnn`
-                   )->dict: # the arguments `spectrogram_cnn` was called with, except the seed
+def architecture_of(model:nn.Module, # a network built by spectrogram_cnn
+                   )->dict: # the arguments spectrogram_cnn was called with, except the seed
     "The architecture a network was built with, or a TypeError for a network from elsewhere."
     if not isinstance(model, nn.Module) or not isinstance(getattr(model, "architecture", None), dict):
         raise TypeError(f"`model` must be a network built by `spectrogram_cnn`, got {type(model).__name__}")
     return model.architecture
 
-def layer_table(model:nn.Module, # a network built by `spectrogram_cnn`
+def layer_table(model:nn.Module, # a network built by spectrogram_cnn
                )->list[LayerRow]: # one row per layer, from the input to the output
     "The layers of `model` with their output shapes and parameter counts."
     rows, children = [], list(model.named_children())
@@ -110,7 +111,7 @@ def layer_table(model:nn.Module, # a network built by `spectrogram_cnn`
         for hook in hooks: hook.remove()
     return rows
 
-def format_layer_table(rows:Sequence[LayerRow], # rows from `layer_table`
+def format_layer_table(rows:Sequence[LayerRow], # rows from layer_table
                       )->str: # an aligned plain-text table with a total line
     "Lay out a layer table as text, with format_table and a total line."
     cells = [[r.name, r.kind, str(r.output_shape), f"{r.num_params:,}"] for r in rows]

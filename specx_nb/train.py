@@ -52,7 +52,8 @@ def _as_labels(y, num_classes, num_images, name):
     except (TypeError, ValueError, RuntimeError) as e:
         raise TypeError(f"`{name}` must be an array of class indices, got {type(y).__name__}") from e
     if y.ndim != 1 or y.dtype.is_floating_point or y.dtype.is_complex or y.dtype == torch.bool:
-        raise TypeError(f"`{name}` must be a 1-D array of integer class indices, got {y.dtype} of shape {tuple(y.shape)}")
+        raise TypeError(f"`{name}` must be a 1-D array of integer class indices, got {y.dtype} "
+                        f"of shape {tuple(y.shape)}")
     if len(y) != num_images: raise ValueError(f"`{name}` has {len(y)} labels for {num_images} images")
     if y.min() < 0 or y.max() >= num_classes:
         raise ValueError(f"`{name}` must hold class indices in [0, {num_classes}), got values from "
@@ -70,7 +71,7 @@ def _device_of(model, device):
     model.to(device)
     return device
 
-def minibatch_predict(model:nn.Module, # a network built by `spectrogram_cnn`
+def minibatch_predict(model:nn.Module, # a network built by spectrogram_cnn
                       x:np.ndarray|torch.Tensor, # images (N, 1, H, W) of the network's size
                       *,
                       batch_size:int=128, # images per forward pass
@@ -85,9 +86,10 @@ def minibatch_predict(model:nn.Module, # a network built by `spectrogram_cnn`
         return F.softmax(batched_logits(model, x, batch_size, device), dim=1).numpy()
 
 def scores_to_label(scores:np.ndarray, # classification scores (N, num_classes)
-                    class_names:Sequence[str]=CLASS_NAMES, # the name of every class, in label order
+                    class_names:Sequence[str]=None, # every class, in label order; None: CLASS_NAMES
                    )->np.ndarray: # the name of the highest-scoring class of every row, (N,) of str
     "Turn scores into class names."
+    class_names = CLASS_NAMES if class_names is None else class_names
     scores = np.asarray(scores)
     if scores.ndim != 2 or scores.shape[1] != len(class_names):
         raise ValueError(f"`scores` must have shape (N, {len(class_names)}) for {len(class_names)} classes, "
@@ -162,7 +164,7 @@ def _record_epoch(history, val_loss, val_accuracy, num_batches, seconds):
 
 # %% ../nbs/03_train.ipynb #e8c63799
 def train_network(model:nn.Module, # a network built by spectrogram_cnn; trained in place
-                  train_x:np.ndarray|torch.Tensor, # training images (N, 1, H, W) of the network's size
+                  train_x:np.ndarray|torch.Tensor, # training images (N, 1, H, W)
                   train_y:np.ndarray|torch.Tensor, # their class indices (N,)
                   val_x:np.ndarray|torch.Tensor, # validation images (M, 1, H, W)
                   val_y:np.ndarray|torch.Tensor, # their class indices (M,)
@@ -172,9 +174,9 @@ def train_network(model:nn.Module, # a network built by spectrogram_cnn; trained
                   learning_rate:float, # SGD step size
                   momentum:float=0.9, # SGD momentum, in [0, 1)
                   seed:int=0, # seeds the shuffling and the dropout
-                  progress:bool=True, # show the live training-progress figure in a notebook, a progress bar elsewhere
-                  device:str|torch.device|None=None, # where to train; None trains where the model is
-                  num_threads:int|None=1, # CPU threads for torch while training; None keeps torch's setting
+                  progress:bool=True, # a live figure in a notebook, a progress bar elsewhere
+                  device:str|torch.device|None=None, # where to train; None: where the model is
+                  num_threads:int|None=1, # torch's CPU threads while training; None: unchanged
                  )->tuple[nn.Module, dict]: # the trained model in evaluation mode, and the history
     "Train `model` with SGD and momentum on the cross-entropy loss, validating after every epoch."
     train_x, train_y, val_x, val_y = _training_data(model, train_x, train_y, val_x, val_y)
@@ -183,8 +185,8 @@ def train_network(model:nn.Module, # a network built by spectrogram_cnn; trained
     optimizer = torch.optim.SGD(model.parameters(), lr=learning_rate, momentum=momentum)
     history, handle, live_figure = {key: [] for key in HISTORY_KEYS}, None, progress and _in_notebook()
     num_batches = -(-len(train_x) // batch_size)
-    with (torch_threads(num_threads), torch.random.fork_rng(devices=[]),
-          tqdm(total=epochs * num_batches, desc="Training", unit="batch", disable=live_figure or not progress) as bar):
+    bar = tqdm(total=epochs * num_batches, desc="Training", unit="batch", disable=live_figure or not progress)
+    with torch_threads(num_threads), torch.random.fork_rng(devices=[]), bar:
         torch.manual_seed(int(seed))
         for _ in range(epochs):
             start, batches = time.perf_counter(), _shuffled_batches(train_x, train_y, batch_size, shuffle)
@@ -205,7 +207,7 @@ def plot_training_progress(history:dict, # a history from train_network
     "Plot the training and validation curves of a history, like the original's training-progress plot."
     missing = [k for k in HISTORY_KEYS if k not in history]
     if missing: raise ValueError(f"`history` lacks the keys {missing}")
-    fig, axes = plt.subplots(2, 1, figsize=(9, 5.5), sharex=True)
+    fig, axes = plt.subplots(2, 1, figsize=(7.5, 5.5), sharex=True)
     iterations = np.arange(1, len(history["iteration_train_loss"]) + 1)
     for ax, key, scale, label in ((axes[0], "accuracy", 100, "Accuracy (%)"), (axes[1], "loss", 1, "Loss")):
         train = scale * np.asarray(history[f"iteration_train_{key}"])
@@ -216,10 +218,11 @@ def plot_training_progress(history:dict, # a history from train_network
         ax.plot(history["epoch_iteration"], scale * np.asarray(history[f"epoch_val_{key}"]), "k--o", ms=4,
                 lw=1, label="validation")
         ax.set_ylabel(label)
-    axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    axes[0].legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)  # beside the curves, not on them
     axes[1].set_xlabel("Iteration (grey lines: ends of epochs)")
     epochs = len(history["epoch_iteration"])
-    fig.suptitle(f"Training progress: epoch {epochs}, validation accuracy {history['epoch_val_accuracy'][-1]:.1%}")
+    fig.suptitle(f"Training progress: epoch {epochs}, "
+                 f"validation accuracy {history['epoch_val_accuracy'][-1]:.1%}")
     fig.tight_layout()
     return fig
 
@@ -245,9 +248,10 @@ def _ratios(counts, totals):
 
 def classification_metrics(true_labels:np.ndarray, # the true class of every observation, as indices or names
                            predicted_labels:np.ndarray, # the predicted class of every observation
-                           class_names:Sequence[str]=CLASS_NAMES, # the name of every class, in label order
+                           class_names:Sequence[str]=None, # every class, in label order; None: CLASS_NAMES
                           )->dict: # accuracy, per-class accuracy (recall) and precision, and the confusion matrix
     "Overall and per-class accuracy of a set of predictions, as plain Python values."
+    class_names = CLASS_NAMES if class_names is None else class_names
     true = _label_indices(true_labels, class_names, "true_labels")
     predicted = _label_indices(predicted_labels, class_names, "predicted_labels")
     if len(true) != len(predicted) or len(true) == 0:
@@ -261,57 +265,61 @@ def classification_metrics(true_labels:np.ndarray, # the true class of every obs
             "confusion_matrix": matrix.tolist()}
 
 # %% ../nbs/03_train.ipynb #bb0a5a0c
-def _summary_cells(ax, values, vertical):
-    "Draw a row or column of percentages, shaded by value; None shows as a dash."
+def _summary_cells(ax, values, first, vertical):
+    "Draw a column (vertical) or row of percentages from the cell centred at `first`; None shows as a dash."
     shares = np.array([np.nan if v is None else v for v in values], dtype=float)
-    image = shares[:, None] if vertical else shares[None, :]
-    ax.imshow(image, cmap="Blues", vmin=0, vmax=1.4, aspect="auto")
+    (x, y), n = first, len(shares)
+    right, bottom = (x + 0.5, y + n - 0.5) if vertical else (x + n - 0.5, y + 0.5)
+    ax.imshow(shares[:, None] if vertical else shares[None, :], cmap="Blues", vmin=0, vmax=1.4, aspect="auto",
+              extent=(x - 0.5, right, bottom, y - 0.5))
     for i, share in enumerate(shares):
-        ax.text(*((0, i) if vertical else (i, 0)), "–" if np.isnan(share) else f"{share:.1%}",
-                ha="center", va="center", fontsize=9, color="white" if share > 0.75 else "black")
+        ax.text(x + (0 if vertical else i), y + (i if vertical else 0), "–" if np.isnan(share) else f"{share:.1%}",
+                ha="center", va="center", fontsize=10, color="white" if share > 0.75 else "black")
+
+def _count_cells(ax, matrix):
+    "Draw the confusion counts: correct predictions in blue, mistakes in red."
+    diagonal, k = np.eye(len(matrix), dtype=bool), len(matrix)
+    extent = (-0.5, k - 0.5, k - 0.5, -0.5)
+    ax.imshow(np.ma.masked_where(~diagonal, matrix), cmap="Blues", vmin=0, vmax=1.2 * matrix.max(),
+              aspect="auto", extent=extent)
+    mistakes = np.ma.masked_where(diagonal | (matrix == 0), matrix)
+    ax.imshow(mistakes, cmap="Reds", vmin=0, vmax=1.5 * matrix[~diagonal].max(initial=1), aspect="auto",
+              extent=extent)
+    for (i, j), count in np.ndenumerate(matrix):
+        ax.text(j, i, count, ha="center", va="center", fontsize=11,
+                color="white" if diagonal[i, j] and count > 0.6 * matrix.max() else "black")
 
 def plot_confusion(true_labels:np.ndarray, # the true class of every observation, as indices or names
                    predicted_labels:np.ndarray, # the predicted class of every observation
-                   class_names:Sequence[str]=CLASS_NAMES, # the name of every class, in label order
+                   class_names:Sequence[str]=None, # every class, in label order; None: CLASS_NAMES
                    *,
                    title:str="", # shown above the chart, before the overall accuracy
                   )->plt.Figure: # the confusion chart with per-class accuracy (right) and precision (below)
     "Draw the confusion chart of a set of predictions with row and column summaries."
+    class_names = CLASS_NAMES if class_names is None else class_names
     metrics = classification_metrics(true_labels, predicted_labels, class_names)
     matrix, k = np.array(metrics["confusion_matrix"]), len(class_names)
-    fig = plt.figure(figsize=(2.8 + 1.25 * k, 1.8 + 1.0 * k))
-    grid = fig.add_gridspec(2, 2, width_ratios=(k, 1.2), height_ratios=(k, 0.8), wspace=0.05, hspace=0.08)
-    ax, ax_recall = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
-    ax_precision, ax_total = fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
-    diagonal = np.eye(k, dtype=bool)
-    ax.imshow(np.ma.masked_where(~diagonal, matrix), cmap="Blues", vmin=0, vmax=1.2 * matrix.max(), aspect="auto")
-    worst_mistake = matrix[~diagonal].max(initial=1)
-    ax.imshow(np.ma.masked_where(diagonal | (matrix == 0), matrix), cmap="Reds", vmin=0, vmax=1.5 * worst_mistake,
-              aspect="auto")
-    for (i, j), count in np.ndenumerate(matrix):
-        ax.text(j, i, count, ha="center", va="center", fontsize=10,
-                color="white" if diagonal[i, j] and count > 0.6 * matrix.max() else "black")
-    ax.set_yticks(range(k), class_names)
-    ax.set_xticks([])
-    ax.set_ylabel("True class")
-    _summary_cells(ax_recall, list(metrics["per_class_accuracy"].values()), vertical=True)
-    ax_recall.set_title("Per-class\naccuracy", fontsize=9)
-    _summary_cells(ax_precision, list(metrics["per_class_precision"].values()), vertical=False)
-    ax_precision.set_xticks(range(k), class_names, rotation=20)
-    ax_precision.set_yticks([0], ["Precision"])
-    ax_precision.set_xlabel("Predicted class")
-    _summary_cells(ax_total, [metrics["accuracy"]], vertical=True)
-    for a in (ax_recall, ax_total): a.set_xticks([]); a.set_yticks([])
-    fig.suptitle(f"{title}{': ' if title else ''}accuracy {metrics['accuracy']:.1%} of {matrix.sum()}")
+    fig, ax = plt.subplots(figsize=(7.5, 2 + 0.9 * k), layout="constrained")
+    _count_cells(ax, matrix)
+    summary = k + 0.15  # the row and the column of summaries, a little apart from the counts
+    _summary_cells(ax, metrics["per_class_accuracy"].values(), (summary, 0), vertical=True)
+    _summary_cells(ax, metrics["per_class_precision"].values(), (0, summary), vertical=False)
+    _summary_cells(ax, [metrics["accuracy"]], (summary, summary), vertical=True)
+    ax.set(xlim=(-0.5, summary + 0.5), ylim=(summary + 0.5, -0.5), xlabel="Predicted class", ylabel="True class")
+    ax.set_xticks([*range(k), summary], [*class_names, "Accuracy"], rotation=20)
+    ax.set_yticks([*range(k), summary], [*class_names, "Precision"])
+    ax.tick_params(length=0)
+    ax.spines[:].set_visible(False)
+    ax.set_title(f"{title}{': ' if title else ''}accuracy {metrics['accuracy']:.1%} of {matrix.sum()}")
     return fig
 
 # %% ../nbs/03_train.ipynb #9e708200
 _CHECKPOINT_FORMAT = "specx_nb.checkpoint/1"  # tag of the files written by save_model
 
-def save_model(model:nn.Module, # a network built by `spectrogram_cnn`
+def save_model(model:nn.Module, # a network built by spectrogram_cnn
                path:str|Path, # the file to write; its folder is created if needed
                *,
-               extra:dict|None=None, # JSON-serialisable values stored with the weights, e.g. the history
+               extra:dict|None=None, # JSON-serialisable values saved too, e.g. the history
               )->Path: # the file written
     "Save the weights and the architecture of `model` to `path`, atomically."
     architecture = architecture_of(model)
@@ -339,7 +347,7 @@ def _read_checkpoint(path):
         raise ValueError(f"`path` {path} holds weights that do not match its architecture: {e}") from e
     return model.eval(), payload.get("extra")
 
-def load_model(path:str|Path, # a file written by `save_model`
+def load_model(path:str|Path, # a file written by save_model
               )->nn.Module: # the network, in evaluation mode, on the CPU
     "Load a network saved with `save_model`."
     return _read_checkpoint(path)[0]
@@ -369,7 +377,7 @@ def train_default_network(seed:int=0, # seeds the data, the split, the initial w
                          progress=progress)
 
 # %% ../nbs/03_train.ipynb #257290e9
-def default_cache_dir()->Path: # where `trained_network` keeps its files
+def default_cache_dir()->Path: # where trained_network keeps its files
     "The folder of the trained-network cache."
     if os.environ.get("SPECX_NB_CACHE"): return Path(os.environ["SPECX_NB_CACHE"]).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "specx_nb"
@@ -400,7 +408,7 @@ def trained_network(seed:int=0, # seeds the data, the split, the initial weights
                     background:bool|dict=True, # the background of the data, see generate_time_series
                     noise:bool=True, # add the high-frequency noise to the data
                     head:str="time_max", # the network's head, see spectrogram_cnn
-                    cache_dir:str|Path|None=None, # folder of the cache; None uses `default_cache_dir()`
+                    cache_dir:str|Path|None=None, # cache folder; None: default_cache_dir()
                     progress:bool=False, # show the training progress (the stored figure when loading)
                    )->tuple[nn.Module, dict]: # the network in evaluation mode on the CPU, and its history
     "The default network trained on `default_dataset`, from the cache when it is there."
