@@ -49,7 +49,8 @@ def add_study_command(commands:argparse._SubParsersAction, # the subcommands of 
     option("--out", "out_dir", required=True, type=Path, metavar="FOLDER",
            help="folder to write into; it must be empty or absent unless --overwrite")
     option("--seed", "seed", type=non_negative_integer, help="seed of the data, the network and LIME (default 0)")
-    option("--num-samples", "num_samples", type=positive_integer, metavar="N", help="LIME samples per map (default 4096)")
+    option("--num-samples", "num_samples", type=positive_integer, metavar="N",
+           help="LIME samples per map (default 4096)")
     option("--obs-per-class", "obs_per_class", type=positive_integer, metavar="N",
            help="validation observations per class in the LIME figure (default 2)")
     option("--band-obs-per-class", "band_obs_per_class", type=positive_integer, metavar="N",
@@ -65,7 +66,7 @@ def add_study_command(commands:argparse._SubParsersAction, # the subcommands of 
     return study
 
 # %% ../nbs/08_cli.ipynb #8cb19858
-def run_study_command(args:argparse.Namespace, # the parsed command line of `specx-nb study`
+def run_study_command(args:argparse.Namespace, # the parsed command line of specx-nb study
                      )->int: # the exit status
     "Run `specx-nb study`."
     from specx_nb.study import run_study  # the heavy part: imported once the command line is read
@@ -98,7 +99,7 @@ def add_population_command(commands:argparse._SubParsersAction, # the subcommand
     population.set_defaults(run=run_population_command, command_parser=population)
     return population
 
-def run_population_command(args:argparse.Namespace, # the parsed command line of `specx-nb population`
+def run_population_command(args:argparse.Namespace, # the parsed command line of specx-nb population
                           )->int: # the exit status
     "Run `specx-nb population`."
     from specx_nb.study import run_population_study  # the heavy part: imported once the command line is read
@@ -112,7 +113,7 @@ def run_population_command(args:argparse.Namespace, # the parsed command line of
 # %% ../nbs/08_cli.ipynb #81e27b88
 COMMANDS = [add_study_command, add_population_command]  # functions that add one command each to the parser
 
-def cli_parser()->argparse.ArgumentParser: # the parser of `specx-nb`
+def cli_parser()->argparse.ArgumentParser: # the parser of specx-nb
     "The command-line parser of `specx-nb`, with every command of `COMMANDS`."
     parser = _Parser(prog="specx-nb", description="LIME explanations of a spectrogram classifier.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {specx_nb.__version__}")

@@ -44,9 +44,10 @@ class NetworkSpec(NamedTuple):
 
 def population_specs(seeds:Sequence[int], # the training seeds
                      heads:Sequence[str]=HEADS, # the architectures
-                     variants:Sequence[str]=tuple(VARIANTS), # the data variants
+                     variants:Sequence[str]|None=None, # the data variants; None: all
                     )->list[NetworkSpec]: # every combination, head by head, variant by variant
     "The networks of a population."
+    variants = tuple(VARIANTS) if variants is None else variants
     for head in heads: check_choice(head, HEADS, "heads")
     for variant in variants: check_choice(variant, tuple(VARIANTS), "variants")
     if len(seeds) == 0: raise ValueError("`seeds` must hold at least one seed")
@@ -100,7 +101,7 @@ def bootstrap_interval(values:np.ndarray, # (N,): paired differences
 def intervention_effects(net:torch.nn.Module, # the classifier
                          versions:dict[str, np.ndarray], # images by version, from background_versions
                          labels:np.ndarray, # the validation labels
-                        )->dict: # {class: {"accuracy": {version: ...}, "margin_change": {version: (mean, low, high)}}}
+                        )->dict: # {class: {"accuracy", "margin_change"}}, each by version
     "Per class, the accuracy of every version and the paired change of the logit margin against 'as trained'."
     margins = {name: logit_margins(net, images, labels) for name, images in versions.items()}
     effects = {}
@@ -115,7 +116,7 @@ def intervention_effects(net:torch.nn.Module, # the classifier
 RELIANCE_THRESHOLD = 0.5  # logits: a fall of the margin beyond this, with 95% confidence, is reliance
 
 def relies_on_background(effect:dict, # one class's entry of intervention_effects
-                         has_background:bool, # whether the class's series carry a background in the network's data
+                         has_background:bool, # whether the class's series carry a background
                          threshold:float=RELIANCE_THRESHOLD, # logits
                         )->bool: # the ground truth of the detection
     "Whether removing the background lowers the class's margin by more than `threshold`, for certain."
@@ -135,7 +136,7 @@ def _baseline(fill, image):
 
 def band_rows_of(variant:str, # a key of VARIANTS
                  class_index:int, # the class
-                )->np.ndarray: # bool (H,): the rows of the class's own band, the default band where it has none
+                )->np.ndarray: # bool (H,): the class's own band; the default band if none
     "The rows of a class's background band in a data variant."
     frequency = background_frequencies(VARIANTS[variant])[class_index]
     return background_rows(frequency=frequency if np.isfinite(frequency) else BACKGROUND_FREQUENCY)
@@ -214,7 +215,7 @@ def population_records(specs:Sequence[NetworkSpec], # the networks
 # %% ../nbs/09_population.ipynb #e6326ca8
 def roc_auc(scores:np.ndarray, # (N,): a reading per pair
             positive:np.ndarray, # bool (N,): which pairs rely on the background
-           )->float: # the chance that a positive outscores a negative, ties counting half; NaN without both kinds
+           )->float: # chance a positive outscores a negative, ties half; NaN if one kind
     "The area under the ROC curve of `scores` for telling `positive` pairs from the rest."
     scores, positive = np.asarray(scores, float), np.asarray(positive, bool)
     pos, neg = scores[positive][:, None], scores[~positive][None, :]
@@ -288,23 +289,22 @@ def population_study(specs:Sequence[NetworkSpec], # the networks, from populatio
 # %% ../nbs/09_population.ipynb #5b4d189f
 def plot_reliance(records:Sequence[dict], # from population_records
                   threshold:float=RELIANCE_THRESHOLD, # the reliance threshold, drawn as a dashed line
-                 )->plt.Figure: # one panel per data variant
+                 )->plt.Figure: # one panel per data variant, one above the other
     "The change of the logit margin when the background is removed, per network and class, with 95% intervals."
     variants = list(dict.fromkeys(r["variant"] for r in records))
-    fig, axes = plt.subplots(1, len(variants), figsize=(3.4 * len(variants), 3.6), sharey=True, squeeze=False,
-                             layout="constrained")
-    for ax, variant in zip(axes[0], variants):
+    fig, axes = plt.subplots(len(variants), 1, figsize=(7.5, 1.8 * len(variants) + 0.6), sharex=True, sharey=True,
+                             squeeze=False, layout="constrained")  # 7.5 inches: the site's column at 100 dpi
+    for ax, variant in zip(axes[:, 0], variants):
         for k, (head, marker) in enumerate(zip(HEADS, "os")):
             chosen = [r for r in records if r["variant"] == variant and r["head"] == head]
             x = np.array([CLASS_NAMES.index(r["class_name"]) for r in chosen]) + 0.15 * (2 * k - 1)
             mean, low, high = np.array([r["margin_change"]["removed"] for r in chosen]).T
             ax.errorbar(x, mean, yerr=[mean - low, high - mean], fmt=marker, ms=4, lw=1, label=head)
         ax.axhline(-threshold, color="k", ls="--", lw=0.8)
-        ax.set_xticks(range(len(CLASS_NAMES)), [c.replace("Frequency", "Freq.") for c in CLASS_NAMES], fontsize=8,
-                      rotation=20)
-        ax.set_title(variant.replace("_", " "), fontsize=9)
-    axes[0, 0].set_ylabel("margin change when removed (logits)")
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=8)
+        ax.set_xticks(range(len(CLASS_NAMES)), CLASS_NAMES)
+        ax.set_title(f"{variant.replace('_', ' ')} data", fontsize=9)
+    fig.supylabel("margin change when the background is removed (logits)", fontsize=9)
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=9)
     return fig
 
 def plot_detection(detection:Sequence[dict], # from detection_table

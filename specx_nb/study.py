@@ -97,10 +97,10 @@ def study_settings(*,
                    seed:int=0, # seeds the data, the split, the network and every explanation
                    num_samples:int=4096, # LIME samples per explanation
                    obs_per_class:int=2, # validation observations of each class shown in the LIME figure
-                   band_obs_per_class:int|None=None, # observations per class in the background table; None: all
-                   trust_per_class:int=10, # observations per class explained by every method in the trust checks
-                   stability_counts:Sequence[int]=STABILITY_COUNTS, # LIME sample counts whose stability is measured
-                   device:str="cpu", # where the network runs for prediction and LIME ("cpu", "cuda", ...)
+                   band_obs_per_class:int|None=None, # per class, in the band table; None: all
+                   trust_per_class:int=10, # per class, explained by every method in the trust checks
+                   stability_counts:Sequence[int]=STABILITY_COUNTS, # sample counts compared
+                   device:str="cpu", # where the network runs: "cpu", "cuda", ...
                   )->StudySettings: # the settings, checked
     "Check every setting of a study, against the data it will simulate too; raise `SettingError` on the first problem."
     seed, num_samples = _integer(seed, "seed", 0), _integer(num_samples, "num_samples", 1)
@@ -116,7 +116,7 @@ def study_settings(*,
 
 # %% ../nbs/07_study.ipynb #490c6c0a
 def check_out_dir(out_dir:str|Path, # where the study goes
-                  overwrite:bool=False, # allow a folder that already holds files; it is replaced at the end
+                  overwrite:bool=False, # allow a folder that holds files; replaced at the end
                  )->Path: # the folder, not created
     "Check that the study can go to `out_dir`: not a file, and empty unless `overwrite`."
     out = Path(out_dir)
@@ -195,7 +195,7 @@ def _colours_of(ax):
     return colours
 
 def figure_styles(fig:plt.Figure, # a figure, drawn
-                 )->dict: # sorted lists of "colours", "line_styles" and "markers"; the number of "colour_bars"
+                 )->dict: # lists of "colours", "line_styles", "markers"; the "colour_bars"
     "The colours, line styles and markers that a figure draws with, in words, and how many colour bars it has."
     colours, styles, markers = set(), set(), set()
     for ax in fig.axes:
@@ -344,16 +344,16 @@ def _metrics(run, seconds):
             "timings_s": seconds}
 
 # %% ../nbs/07_study.ipynb #731f4101
-def run_study(out_dir:str|Path, # the folder to write into; must be empty unless `overwrite`
+def run_study(out_dir:str|Path, # the folder to write into; must be empty unless overwrite
               *,
               seed:int=0, # seeds the data, the split, the network and every explanation
               num_samples:int=4096, # LIME samples per explanation
               obs_per_class:int=2, # validation observations of each class shown in the LIME figure
-              band_obs_per_class:int|None=None, # observations per class in the background table; None: all of them
-              trust_per_class:int=10, # observations per class explained by every method in the trust checks
-              stability_counts:Sequence[int]=STABILITY_COUNTS, # LIME sample counts whose stability is measured
-              device:str="cpu", # where the network runs for prediction and LIME ("cpu", "cuda", ...)
-              overwrite:bool=False, # replace a folder that already holds files, once the new one is complete
+              band_obs_per_class:int|None=None, # per class, in the band table; None: all
+              trust_per_class:int=10, # per class, explained by every method in the trust checks
+              stability_counts:Sequence[int]=STABILITY_COUNTS, # sample counts compared
+              device:str="cpu", # where the network runs: "cpu", "cuda", ...
+              overwrite:bool=False, # replace a folder that holds files, once the new one is done
               progress:bool=True, # show progress bars
              )->dict: # the content of metrics.json
     "Reproduce the whole example into `out_dir`, whole or not at all: figures, metrics.json, model.pt and report.html."
@@ -490,7 +490,7 @@ def _tables_html(m):
                    + _html_table(["library", "version"], m["versions"].items())}
 
 # %% ../nbs/07_study.ipynb #ca214833
-def report_html(out_dir:str|Path, # the study folder, holding the figures listed in the metrics
+def report_html(out_dir:str|Path, # the study folder, with the figures the metrics list
                 metrics:dict, # the content of metrics.json
                )->str: # a self-contained HTML page
     "An offline HTML report of a study: what it found, its settings and numbers, and every figure with its caption."
@@ -542,7 +542,7 @@ def run_population_study(out_dir:str|Path, # the folder to write into; must be e
                          seeds:int=5, # training seeds per architecture and data variant
                          workers:int=1, # processes working at once
                          quick:bool=False, # a small population: one seed, few observations and samples
-                         overwrite:bool=False, # replace a folder that already holds files, once the new one is done
+                         overwrite:bool=False, # replace a folder that holds files, once done
                         )->dict: # the content of population.json
     "Train and explain a population of networks into `out_dir`: population.json, figures and report.html."
     specs, options = _population_settings(seeds, workers, quick)

@@ -13,6 +13,7 @@ __all__ = ['METHODS', 'STABILITY_COUNTS', 'TRUST_FIGURES', 'feature_means', 'fea
 # %% ../nbs/06_trust.ipynb #a99393e6
 import copy
 import math
+import textwrap
 from collections.abc import Sequence
 from itertools import combinations
 
@@ -55,7 +56,7 @@ def feature_mask(pixel_mask:np.ndarray, # bool (..., H, W): the pixels of a regi
 def true_feature_masks(clean_images:np.ndarray, # spectrograms of the clean signals (N, 1, H, W)
                        feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
                        min_fraction:float=0.25, # share of a feature's pixels that makes it signal
-                      )->tuple[np.ndarray, np.ndarray]: # bool (N, K) each: `(signal, background)` features
+                      )->tuple[np.ndarray, np.ndarray]: # bool (N, K) each: the signal, then the background features
     "Each observation's signal features, and its background features: those on the band that hold no signal."
     signal = feature_mask(signal_pixel_mask(clean_images), feature_map, min_fraction)
     band = feature_mask(np.broadcast_to(background_rows()[:, None], feature_map.shape), feature_map, min_fraction)
@@ -72,24 +73,27 @@ def _outline(ax, artist, mask, **kwargs):
                    **{"colors": "w", "linewidths": 1.0, **kwargs})
 
 _TRUTH_COLOURS = ("#30123b", "tab:red", "white")  # other features, background features, signal features
+_FIGURE_WIDTH = 7.5  # inches: the site's column at 100 dpi, two image panels side by side at most
 
 def plot_ground_truth(images:np.ndarray, # spectrograms (N, 1, H, W)
                       signal:np.ndarray, # bool (N, K): each image's signal features
                       background:np.ndarray, # bool (N, K): each image's background features
                       feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
                       titles:Sequence[str], # one title per image
-                     )->plt.Figure: # one column per image: the spectrogram above its true features
-    "Draw spectrograms above their true features: signal in white, background band in red."
-    fig, axes = plt.subplots(2, len(images), figsize=(3.2 * len(images), 5), squeeze=False, layout="constrained")
+                     )->plt.Figure: # one row per image: the spectrogram beside its true features
+    "Draw spectrograms beside their true features: signal in white, background band in red."
+    fig, axes = plt.subplots(len(images), 2, figsize=(_FIGURE_WIDTH, 1.9 * len(images) + 0.4), squeeze=False,
+                             layout="constrained")
     colours = ListedColormap(_TRUTH_COLOURS)
-    for top, bottom, image, sig, bg, title in zip(*axes, images, signal, background, titles):
-        show_spectrogram(top, image)
-        top.set_title(title, fontsize=9)
+    for (left, right), image, sig, bg, title in zip(axes, images, signal, background, titles):
+        show_spectrogram(left, image)
+        left.set_title(title, fontsize=9)
         truth = np.where(sig, 2, np.where(bg, 1, 0))[feature_map]
-        show_spectrogram(bottom, truth, cmap=colours, vmin=-0.5, vmax=2.5, interpolation="nearest")
-        bottom.set_title("true features", fontsize=9)
+        show_spectrogram(right, truth, cmap=colours, vmin=-0.5, vmax=2.5, interpolation="nearest")
+        right.set_title(f"{title}: true features", fontsize=9)
+    for ax in axes[:-1].ravel(): ax.set_xlabel("")
     handles = [Patch(color=c, label=l) for c, l in zip(_TRUTH_COLOURS[1:], ["background", "signal"])]
-    fig.legend(handles=handles, fontsize=8, loc="outside lower center", ncols=2)
+    fig.legend(handles=handles, fontsize=9, loc="outside lower center", ncols=2)
     return fig
 
 # %% ../nbs/06_trust.ipynb #ae1f83e2
@@ -114,15 +118,15 @@ def _grouped_bars(ax, table, baseline=None):
 
 def plot_relevance_mass(relevance:dict, # {method: {class: mean relevance mass}}, the even map as "uniform"
                         background:dict, # {method: {class: mean background share}}, the same keys
-                       )->plt.Figure: # two panels: share on the signal, share on the background band
+                       )->plt.Figure: # two panels: share on the signal above, on the band below
     "Bar charts of the share of positive importance on the true signal and on the background band."
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.3), layout="constrained")
+    fig, axes = plt.subplots(2, 1, figsize=(_FIGURE_WIDTH, 5), sharex=True, layout="constrained")
     for ax, table, title in [(axes[0], relevance, "on the true signal (relevance mass)"),
                              (axes[1], background, "on the background band")]:
         _grouped_bars(ax, table, baseline="uniform")
         ax.set_title(f"Share of positive importance {title}", fontsize=9)
         ax.set_ylim(0, 1)
-    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    axes[0].legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
 # %% ../nbs/06_trust.ipynb #cfc1693a
@@ -148,14 +152,15 @@ def _last_relu(net):
 
 def grad_cam(net:nn.Module, # the classifier, returning logits (N, classes) for images (N, 1, H, W)
              images:np.ndarray, # images (N, 1, H, W)
-             channels:int|Sequence[int], # the class to explain, one for all images or one per image
+             channels:int|Sequence[int], # the class, or one per image
              *,
-             layer:nn.Module|None=None, # the layer whose output is weighted; None: the last ReLU
+             layer:nn.Module|None=None, # layer to weight; None: last ReLU
              device:str|torch.device|None=None, # where to run the network; None: where it is
             )->np.ndarray: # float32 (N, H, W): non-negative Grad-CAM maps at the image's size
     "Grad-CAM maps of the class logits, from the output of `layer`."
     images = torch.as_tensor(np.asarray(images), dtype=torch.float32)
-    if images.ndim != 4 or images.shape[1] != 1: raise ValueError(f"`images` must be (N, 1, H, W), got {tuple(images.shape)}")
+    if images.ndim != 4 or images.shape[1] != 1:
+        raise ValueError(f"`images` must be (N, 1, H, W), got {tuple(images.shape)}")
     channels = torch.as_tensor(np.broadcast_to(channels, (len(images),)).copy(), dtype=torch.long)
     layer, caught = _last_relu(net) if layer is None else layer, {}
     hook = layer.register_forward_hook(lambda module, inputs, output: caught.update(output=output))
@@ -176,7 +181,7 @@ def grad_cam(net:nn.Module, # the classifier, returning logits (N, classes) for 
 
 # %% ../nbs/06_trust.ipynb #5d5db5c7
 def band_filled(images:np.ndarray, # images (N, 1, H, W)
-               )->np.ndarray: # float32 copy of images, the background band filled as LIME fills an excluded feature
+               )->np.ndarray: # float32 copy, the band filled as LIME fills a feature
     "The images with the background band's rows removed the way LIME removes a feature: filled with the image mean."
     band_map = np.broadcast_to(background_rows()[:, None], images.shape[-2:]).astype(np.int64)  # 1 on the band
     keep_the_rest = np.array([[True, False]])
@@ -185,12 +190,12 @@ def band_filled(images:np.ndarray, # images (N, 1, H, W)
 def intervention_table(nets:dict[str, nn.Module], # the networks to evaluate, by name
                        versions:dict[str, np.ndarray], # versions of the same images (N, 1, H, W), by name
                        labels:np.ndarray, # the true class of every image
-                       class_names:Sequence[str]=CLASS_NAMES, # names for the labels
+                       class_names:Sequence[str]|None=None, # names; None: CLASS_NAMES
                        *,
-                       device:str|torch.device|None=None, # where to run the networks; None: where they are
+                       device:str|torch.device|None=None, # where to run them; None: where they are
                       )->dict: # {net: {version: {class: {"accuracy", "true_class_score"}}}}, plain floats
     "Per-class accuracy and mean true-class score of every network on every version of the images."
-    labels = np.asarray(labels)
+    labels, class_names = np.asarray(labels), CLASS_NAMES if class_names is None else class_names
     table = {}
     for net_name, net in nets.items():
         table[net_name] = {}
@@ -205,17 +210,17 @@ def intervention_table(nets:dict[str, nn.Module], # the networks to evaluate, by
     return table
 
 # %% ../nbs/06_trust.ipynb #aa7625b6
-def plot_intervention(table:dict, # from `intervention_table`: {net: {version: {class: {"accuracy", "true_class_score"}}}}
-                     )->plt.Figure: # two panels: accuracy and mean true-class score per class
+def plot_intervention(table:dict, # from intervention_table: {net: {version: {class: numbers}}}
+                     )->plt.Figure: # two panels: accuracy above, mean true-class score below
     "Bar charts of every network's accuracy and true-class score on every version of the images."
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.3), layout="constrained")
+    fig, axes = plt.subplots(2, 1, figsize=(_FIGURE_WIDTH, 5), sharex=True, layout="constrained")
     for ax, key, title in [(axes[0], "accuracy", "Accuracy"), (axes[1], "true_class_score", "Mean true-class score")]:
         bars = {f"{net}: {version}".replace("_", " "): {c: v[key] for c, v in per_class.items()}
                 for net, versions in table.items() for version, per_class in versions.items()}
         _grouped_bars(ax, bars)
         ax.set_title(title, fontsize=9)
         ax.set_ylim(0, 1.05)
-    axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=9, loc="outside lower center", ncols=2)
     return fig
 
 # %% ../nbs/06_trust.ipynb #f130e527
@@ -230,7 +235,7 @@ def deletion_curve(net:nn.Module, # the classifier, returning logits (N, classes
                    image:np.ndarray, # the image, (1, H, W) or (H, W)
                    channel:int, # the class whose score is followed
                    feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
-                   order:np.ndarray, # (K,): the order in which features are removed, a permutation of 0..K-1
+                   order:np.ndarray, # (K,): the removal order, a permutation of 0..K-1
                    *,
                    device:str|torch.device|None=None, # where to run the network; None: where it is
                   )->np.ndarray: # float32 (K + 1,): the score after removing 0, 1, ..., K features
@@ -244,38 +249,39 @@ def deletion_curve(net:nn.Module, # the classifier, returning logits (N, classes
     masks = rank[None, :] >= np.arange(k + 1)[:, None]  # row j keeps every feature but the first j of `order`
     return masked_scores(net, image, feature_map, masks, channel, batch_size=k + 1, device=device)[:, 0]
 
-def deletion_area(curve:np.ndarray, # (..., P): scores after removing evenly spaced fractions 0, ..., 1 of the features
-                 )->np.ndarray|float: # (...): the area under the curve (trapezoid rule); lower means a better order
+def deletion_area(curve:np.ndarray, # (..., P): scores at evenly spaced fractions removed, 0 to 1
+                 )->np.ndarray|float: # (...): area under the curve (trapezoids); lower is better
     "The area under a deletion curve, over the fraction of features removed."
     curve = np.asarray(curve, dtype=np.float64)
     if curve.shape[-1] < 2: raise ValueError(f"`curve` needs at least two points, got shape {curve.shape}")
     return trapezoid(curve, dx=1 / (curve.shape[-1] - 1), axis=-1)[()]
 
 # %% ../nbs/06_trust.ipynb #233ce641
-def plot_deletion_curves(curves:dict[str, np.ndarray], # per method, the mean deletion curve of each class (C, K + 1)
-                         class_names:Sequence[str]=CLASS_NAMES, # one name per row of the curves
-                        )->plt.Figure: # one panel per class, one line per method
-    "Draw mean deletion curves per class, each method's area in the legend."
-    fig, axes = plt.subplots(1, len(class_names), figsize=(3.2 * len(class_names), 3.2), sharey=True,
-                             squeeze=False, layout="constrained")
-    for c, (ax, name) in enumerate(zip(axes[0], class_names)):
+def plot_deletion_curves(curves:dict[str, np.ndarray], # per method, the mean curve of each class (C, K + 1)
+                         class_names:Sequence[str]|None=None, # names; None: CLASS_NAMES
+                        )->plt.Figure: # one panel per class, one above the other; one line per method
+    "Draw mean deletion curves per class, each method's area in the legend beside its panel."
+    class_names = CLASS_NAMES if class_names is None else class_names
+    fig, axes = plt.subplots(len(class_names), 1, figsize=(_FIGURE_WIDTH, 2.1 * len(class_names)), sharex=True,
+                             sharey=True, squeeze=False, layout="constrained")
+    for c, (ax, name) in enumerate(zip(axes[:, 0], class_names)):
         for method, curve in curves.items():
             fraction = np.linspace(0, 1, curve.shape[-1])
             style = dict(color="0.4", ls="--") if method == "random" else {}
             ax.plot(fraction, curve[c], label=f"{_SERIES_NAMES.get(method, method)}: {deletion_area(curve[c]):.2f}",
                     **style)
         ax.set_title(name, fontsize=9)
-        ax.set_xlabel("fraction of features removed")
-        ax.legend(fontsize=8, title="area", title_fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22))
-    axes[0, 0].set_ylabel("true-class score")
+        ax.set_ylabel("true-class score")
+        ax.legend(fontsize=9, title="area", title_fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
+    axes[-1, 0].set_xlabel("fraction of features removed")
     return fig
 
 # %% ../nbs/06_trust.ipynb #87b3757b
 def randomized_copy(net:nn.Module, # the network to copy; it is not changed
-                    num_layers:int|None=None, # how many layers with parameters to re-initialise, from the output; None: all
+                    num_layers:int|None=None, # layers to re-initialise, from the output; None: all
                     *,
                     seed:int=0, # seeds the new weights
-                   )->nn.Module: # a copy of `net` with the last `num_layers` layers re-initialised
+                   )->nn.Module: # a copy of net, its last num_layers layers re-initialised
     "A copy of `net` whose last layers with parameters (all of them by default) get fresh random weights."
     copied = copy.deepcopy(net)
     layers = [m for m in copied.modules() if hasattr(m, "reset_parameters") and any(True for _ in m.parameters(False))]
@@ -297,16 +303,16 @@ def rank_correlation(a:np.ndarray, # (K,): one map's feature importances
 
 # %% ../nbs/06_trust.ipynb #33d8008e
 def plot_randomization(correlations:dict, # {surrogate: {comparison: {class: mean Spearman correlation}}}
-                      )->plt.Figure: # one panel per surrogate
+                      )->plt.Figure: # one panel per surrogate, one above the other
     "Bar charts of the rank correlation between the trained network's maps and the maps they are compared with."
-    fig, axes = plt.subplots(1, len(correlations), figsize=(5.5 * len(correlations), 3.3), sharey=True,
-                             squeeze=False, layout="constrained")
-    for ax, (surrogate, table) in zip(axes[0], correlations.items()):
+    fig, axes = plt.subplots(len(correlations), 1, figsize=(_FIGURE_WIDTH, 2.5 * len(correlations)), sharex=True,
+                             sharey=True, squeeze=False, layout="constrained")
+    for ax, (surrogate, table) in zip(axes[:, 0], correlations.items()):
         _grouped_bars(ax, {name.replace("_", " "): values for name, values in table.items()})
         ax.axhline(0, color="k", lw=0.8)
         ax.set_title(f"LIME ({surrogate}): Spearman correlation with the trained network's map", fontsize=9)
     axes[0, 0].set_ylim(-0.2, 1)
-    axes[0, -1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    axes[0, 0].legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
 # %% ../nbs/06_trust.ipynb #17cc4012
@@ -325,7 +331,7 @@ def top_k_agreement(importances:Sequence[np.ndarray], # two or more maps' featur
 def recommended_num_samples(sample_counts:Sequence[int], # the numbers of samples tried, increasing
                             agreement:Sequence[float], # the mean agreement at each count
                             min_agreement:float=_MIN_AGREEMENT, # the agreement to reach
-                           )->int|None: # the smallest count that reaches `min_agreement`, or None
+                           )->int|None: # the smallest count that reaches min_agreement, or None
     "The smallest number of samples whose maps agree at least `min_agreement`."
     if len(sample_counts) != len(agreement):
         raise ValueError(f"`agreement` must have one value per count, got {len(agreement)} for {len(sample_counts)}")
@@ -333,13 +339,13 @@ def recommended_num_samples(sample_counts:Sequence[int], # the numbers of sample
 
 # %% ../nbs/06_trust.ipynb #26302960
 def plot_stability(sample_counts:Sequence[int], # the numbers of samples tried
-                   agreement:dict[str, np.ndarray], # per surrogate, the agreement of each observation (N, len(sample_counts))
+                   agreement:dict[str, np.ndarray], # per surrogate, each observation's agreement at each count
                    min_agreement:float=_MIN_AGREEMENT, # the agreement line to draw
-                  )->plt.Figure: # one panel per surrogate
+                  )->plt.Figure: # one panel per surrogate, one above the other
     "Draw top-k agreement between seeds against the number of LIME samples."
-    fig, axes = plt.subplots(1, len(agreement), figsize=(5 * len(agreement), 3.2), sharey=True, squeeze=False,
-                             layout="constrained")
-    for ax, (surrogate, values) in zip(axes[0], agreement.items()):
+    fig, axes = plt.subplots(len(agreement), 1, figsize=(_FIGURE_WIDTH, 2.5 * len(agreement)), sharex=True,
+                             sharey=True, squeeze=False, layout="constrained")
+    for ax, (surrogate, values) in zip(axes[:, 0], agreement.items()):
         values = np.asarray(values)
         ax.plot(sample_counts, values.T, color="tab:blue", alpha=0.3, lw=1)
         mean = values.mean(axis=0)
@@ -349,34 +355,39 @@ def plot_stability(sample_counts:Sequence[int], # the numbers of samples tried
         if best is not None: ax.axvline(best, color="tab:red", lw=1, label=f"recommended: {best}")
         ax.set_xscale("log", base=2)
         ax.set_xticks(sample_counts, [str(n) for n in sample_counts])
-        ax.set_xlabel("LIME samples")
         ax.set_title(f"LIME ({surrogate})", fontsize=9)
-        ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.22))
-    axes[0, 0].set_ylabel(f"top-{_TOP_K} agreement between seeds")
+        ax.set_ylabel(f"top-{_TOP_K} agreement")
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
+    axes[-1, 0].set_xlabel("LIME samples")
     axes[0, 0].set_ylim(0, 1.02)
     return fig
 
 # %% ../nbs/06_trust.ipynb #2def758c
+def _draw_map(ax, values, signal):
+    "One map on the spectrogram's axes: signed maps in red and blue around zero, others in inferno."
+    values = np.asarray(values)
+    limit, signed = np.abs(values).max() or 1.0, values.min() < 0
+    artist = show_spectrogram(ax, values, cmap="RdBu_r" if signed else "inferno", vmin=-limit if signed else 0,
+                              vmax=limit)
+    if signal is not None: _outline(ax, artist, signal, colors="limegreen")
+
 def plot_method_maps(images:np.ndarray, # spectrograms (N, 1, H, W)
                      maps:dict[str, np.ndarray], # per method name, the maps (N, H, W) at the image's size
                      titles:Sequence[str], # one title per image
-                     signal:np.ndarray|None=None, # bool (N, H, W): the signal pixels to outline, or None
-                    )->plt.Figure: # one row per image: the spectrogram, then one map per method
+                     signal:np.ndarray|None=None, # bool (N, H, W): signal pixels to outline, or None
+                    )->plt.Figure: # per image, the spectrogram then one map per method, two panels a row
     "Draw each spectrogram beside its maps from several explainers, the true signal outlined."
-    fig, axes = plt.subplots(len(images), 1 + len(maps), figsize=(2.6 * (1 + len(maps)), 2.3 * len(images)),
+    rows = (len(maps) + 2) // 2  # rows of two panels per image
+    fig, axes = plt.subplots(rows * len(images), 2, figsize=(_FIGURE_WIDTH, 1.4 * rows * len(images)),
                              squeeze=False, layout="constrained")
-    for i, (row, image, title) in enumerate(zip(axes, images, titles)):
-        show_spectrogram(row[0], image)
-        row[0].set_title(title, fontsize=9)
-        for ax, (method, method_maps) in zip(row[1:], maps.items()):
-            values = np.asarray(method_maps[i])
-            limit = np.abs(values).max() or 1.0
-            signed = values.min() < 0
-            artist = show_spectrogram(ax, values, cmap="RdBu_r" if signed else "inferno",
-                                      vmin=-limit if signed else 0, vmax=limit)
-            if signal is not None: _outline(ax, artist, signal[i], colors="limegreen")
-            ax.set_title(method, fontsize=9)
-    for ax in axes[:, 1:].ravel(): ax.set_ylabel("")
+    for i, (image, title) in enumerate(zip(images, titles)):
+        panels = axes[rows * i:rows * (i + 1)].ravel()
+        show_spectrogram(panels[0], image)
+        panels[0].set_title(title, fontsize=9)
+        for ax, (method, method_maps) in zip(panels[1:], maps.items()):
+            _draw_map(ax, method_maps[i], None if signal is None else signal[i])
+            ax.set_title(f"{title}: {method}", fontsize=9)
+        for ax in panels[1 + len(maps):]: ax.set_visible(False)
     for ax in axes[:-1].ravel(): ax.set_xlabel("")
     return fig
 
@@ -385,10 +396,10 @@ STABILITY_COUNTS = (256, 512, 1024, 2048, 4096, 8192)  # LIME sample counts whos
 _SURROGATES = ("tree", "linear")
 
 TRUST_FIGURES = {  # file name: caption
-    "trust_ground_truth.png": "One validation observation of each class above its true features: signal features in "
+    "trust_ground_truth.png": "One validation observation of each class beside its true features: signal features in "
                               "white, background features (the band, where no signal crosses it) in red.",
     "trust_relevance_mass.png": "Share of each map's positive importance that falls on the true signal (relevance "
-                                "mass, left) and on the background features (background share, right), mean per "
+                                "mass, top) and on the background features (background share, bottom), mean per "
                                 "class; black ticks: an even map.",
     "trust_intervention.png": "Accuracy and mean true-class score per class of the trained network and of a "
                               "network trained without background, on the validation images with the background, "
@@ -519,16 +530,16 @@ def _trust_figures(images, labels, truth, feature_map, found):
 # %% ../nbs/06_trust.ipynb #8bf22e04
 def trust_report(net:nn.Module, # the trained network, from trained_network(seed)
                  data, # the SpectrogramDataset from default_dataset(seed=seed)
-                 clean_images:np.ndarray, # the clean signals' spectrograms (N, 1, H, W), aligned with data.images
+                 clean_images:np.ndarray, # clean signals' spectrograms, aligned with data.images
                  *,
-                 background_free:nn.Module, # the network trained without background, trained_network(seed, background=False)
+                 background_free:nn.Module, # the same network trained without background
                  num_samples:int=4096, # LIME samples per explanation
                  per_class:int=10, # validation observations of each class explained
                  grid:tuple[int, int]=(40, 6), # the feature grid, frequency rows by time columns
-                 stability_counts:Sequence[int]=STABILITY_COUNTS, # sample counts whose stability is measured
+                 stability_counts:Sequence[int]=STABILITY_COUNTS, # sample counts compared
                  stability_seeds:int=3, # seeds compared at each count
                  seed:int=0, # the seed of data and net; also seeds every explanation and random order
-                 device:str|torch.device|None=None, # where to run the networks; None: where they are
+                 device:str|torch.device|None=None, # where to run them; None: where they are
                  num_threads:int|None=1, # CPU threads for torch; None keeps torch's setting
                  progress:bool=False, # show a progress bar
                 )->tuple[dict, dict]: # (metrics, figures): JSON-ready numbers, {file name: (Figure, caption)}
@@ -618,11 +629,24 @@ def trust_tables(metrics:dict, # from trust_report
             ("Stability", f"top-{settings['top_k']} agreement (Jaccard overlap) between {settings['stability_seeds']} "
                           "seeds, mean over one observation per class", *_stability_table(metrics))]
 
+def _column_groups(header, rows, width):
+    "The columns of a table in groups, each led by the first column, whose text tables fit in `width`."
+    widths = [max(len(str(row[j])) for row in [header, *rows]) for j in range(len(header))]
+    groups = [[0]]
+    for j in range(1, len(header)):
+        if len(groups[-1]) > 1 and sum(widths[k] + 2 for k in groups[-1]) + widths[j] > width: groups.append([0])
+        groups[-1].append(j)
+    return groups
+
 def format_trust_summary(metrics:dict, # from trust_report
+                         width:int=90, # the widest line; wider tables are split by columns
                         )->str: # plain text: the settings, then one table per check
     "The numbers of a trust report as text tables."
     settings = metrics["settings"]
-    parts = [f"{settings['per_class']} validation observations per class, {settings['num_samples']} LIME samples, "
-             f"{settings['grid'][0]}-by-{settings['grid'][1]} grid."]
-    for title, note, header, rows in trust_tables(metrics): parts += [f"{title} ({note})", format_table(header, rows)]
+    parts = [textwrap.fill(f"{settings['per_class']} validation observations per class, {settings['num_samples']} "
+                           f"LIME samples, {settings['grid'][0]}-by-{settings['grid'][1]} grid.", width)]
+    for title, note, header, rows in trust_tables(metrics):
+        parts.append(textwrap.fill(f"{title} ({note})", width))
+        parts += [format_table([header[j] for j in g], [[row[j] for j in g] for row in rows])
+                  for g in _column_groups(header, rows, width)]
     return "\n\n".join(parts)
