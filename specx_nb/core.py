@@ -16,6 +16,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.transforms import Bbox
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -166,9 +167,15 @@ def _points_under(legend):
     inside = sum(int(np.all((p >= box.min) & (p <= box.max), axis=1).sum()) for p in points if len(p))
     return inside + sum(box.overlaps(image.get_window_extent()) for image in ax.images)
 
+def _panel_box(ax, renderer):
+    "The box of a panel on the figure: its axes with their labels and the colour bars drawn for them."
+    bars = [a for a in ax.figure.axes if getattr(getattr(a, "_colorbar", None), "mappable", None) is not None
+            and a._colorbar.mappable.axes is ax]
+    return Bbox.union([a.get_tightbbox(renderer) for a in [ax, *bars]])
+
 def legibility_problems(fig:plt.Figure, # a drawn figure
                         column_px:int=750, # width of the page's column, in CSS pixels
-                        min_panel_px:int=350, # narrowest panel a reader can read, labels included
+                        min_panel_px:int=350, # narrowest readable panel, with its labels and colour bars
                         min_font_pt:float=8, # smallest legend text a reader can read, in points
                        )->list[str]: # what a reader of the page could not read; empty when all is legible
     "What is too small or hidden in `fig` once the site fits it to the column."
@@ -176,7 +183,7 @@ def legibility_problems(fig:plt.Figure, # a drawn figure
     scale, problems = _shown_scale(fig, column_px), []
     for i, ax in enumerate(fig.axes):
         if not ax.get_visible() or hasattr(ax, "_colorbar") or not (ax.has_data() or ax.images): continue
-        width = ax.get_tightbbox(renderer).width * scale
+        width = _panel_box(ax, renderer).width * scale
         if width < min_panel_px: problems.append(f"panel {i} ({ax.get_title()!r}) is {width:.0f} px wide")
     legends = [ax.get_legend() for ax in fig.axes if ax.get_legend()] + fig.legends
     for legend in legends:

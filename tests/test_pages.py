@@ -56,7 +56,7 @@ def is_test(node):
     return False
 
 
-def test_lines(text):
+def checking_lines(text):
     "How many of a cell's code lines belong to statements that only check."
     lines = text.splitlines()
     try: tree = ast.parse(re.sub(r"^[%!].*$", "", text, flags=re.M))
@@ -73,7 +73,7 @@ def test_visible_code_is_mostly_demos(nb_path):
     "Edge-case and bad-input checks live in hidden cells or tests/: at most a quarter of visible code is tests."
     sources = visible_code(nb_path)
     total = sum(len(code_lines(s)) for s in sources)
-    tests = sum(test_lines(s) for s in sources)
+    tests = sum(checking_lines(s) for s in sources)
     assert tests <= MAX_TEST_SHARE * total, f"{tests} of {total} visible code lines are tests"
 
 
