@@ -56,8 +56,8 @@ def test_site_settings_agree():
 
 
 def test_site_build_leaves_the_readme_alone():
-    "nbdev_docs rewrites README.md from `readme_nb` when that notebook exists; ours names none, so only
-    tools/render_readme.py writes the README."
+    """nbdev_docs rewrites README.md from `readme_nb` when that notebook exists; ours names none, so only
+    tools/render_readme.py writes the README."""
     assert not (ROOT / "nbs" / CFG["readme_nb"]).exists(), "nbdev_docs would overwrite README.md"
     assert "render_readme.py" in (ROOT / "settings.ini").read_text()
 
