@@ -363,9 +363,9 @@ def lime_explorer(net:nn.Module, # the classifier to explain
 def lime_viewer(images:np.ndarray, # spectrograms (N, 1, H, W)
                 maps:Sequence[np.ndarray], # their LIME maps, N of them, all of one shape
                 labels:np.ndarray, # integer class label of each image: the class explained
-                class_names:Sequence[str]=CLASS_NAMES, # names for the labels
+                class_names:Sequence[str]|None=None, # None: the four classes
                 *,
-                ids:Sequence[int]|None=None, # each observation's number; None: 0..N-1
+                ids:Sequence[int]|None=None, # numbers for the titles, or 0..N-1
                )->KernelFreeViewer: # a class menu, a slider, the spectrogram and its map
     "Spectrograms beside their precomputed LIME maps, as `plot_lime` draws them, kernel-free."
     images, maps = np.asarray(images), np.asarray(maps)
@@ -378,6 +378,7 @@ def lime_viewer(images:np.ndarray, # spectrograms (N, 1, H, W)
     panels = [image_panel(spectrogram_extent(), "viridis", title="spectrogram, log10 power"),
               image_panel(spectrogram_extent(), "inferno", title="LIME map, importance")]
     names = [f"#{i}" for i in (range(len(images)) if ids is None else ids)]
+    class_names = CLASS_NAMES if class_names is None else class_names
     return kernel_free_viewer(panels, [images[:, 0], maps], labels, class_names, names)
 
 # %% ../nbs/04_lime.ipynb #df9607d7

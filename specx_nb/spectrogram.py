@@ -191,9 +191,9 @@ def spectrogram_browser(x:np.ndarray, # series, shape (N, T)
 def spectrogram_viewer(x:np.ndarray, # series, shape (N, T)
                        images:np.ndarray, # their spectrogram images (N, 1, H, W)
                        labels:np.ndarray, # integer class label of each observation
-                       class_names:Sequence[str]=CLASS_NAMES, # names for the labels
+                       class_names:Sequence[str]|None=None, # None: the four classes
                        *,
-                       ids:Sequence[int]|None=None, # each observation's number; None: 0..N-1
+                       ids:Sequence[int]|None=None, # numbers for the titles, or 0..N-1
                        sample_rate:float=SAMPLE_RATE, # Hz
                       )->KernelFreeViewer: # a class menu, a slider, the series and the spectrogram
     "The browser's two views of the given observations, drawn in the page without a kernel."
@@ -207,6 +207,7 @@ def spectrogram_viewer(x:np.ndarray, # series, shape (N, T)
     extent = spectrogram_extent(x.shape[1], sample_rate)
     panels = [series_panel(sample_rate), image_panel(extent, "viridis", title="log10 power")]
     names = [f"observation {i}" for i in (range(len(x)) if ids is None else ids)]
+    class_names = CLASS_NAMES if class_names is None else class_names
     return kernel_free_viewer(panels, [x, images[:, 0]], labels, class_names, names)
 
 # %% ../nbs/01_spectrogram.ipynb #2ecd49e3
