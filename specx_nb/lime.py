@@ -6,7 +6,7 @@
 __all__ = ['grid_segmentation', 'as_image', 'segmentation_map', 'sample_masks', 'excluded_fill', 'masked_images', 'class_scores',
            'lime_kernel_weights', 'surrogate_importance', 'grid_cells', 'importance_map', 'LimeExplanation',
            'as_classes', 'check_network', 'image_lime', 'masked_scores', 'plot_lime', 'plot_lime_grid', 'lime_explorer',
-           'region_share', 'region_features', 'band_importance_table', 'plot_band_importance']
+           'lime_viewer', 'region_share', 'region_features', 'band_importance_table', 'plot_band_importance']
 
 # %% ../nbs/04_lime.ipynb #5c6e9afe
 from collections.abc import Sequence
@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 from .core import batched_logits, check_choice, check_count, check_pair
 from .data import CLASS_NAMES, example_indices
 from .fast import NormalEquations, mask_blocks, packed_samples, regression_tree_importance, score_stream
-from .spectrogram import POWER_FLOOR, background_rows, show_spectrogram
+from .spectrogram import POWER_FLOOR, background_rows, show_spectrogram, spectrogram_extent
+from .viewer import KernelFreeViewer, image_panel, kernel_free_viewer
 
 # %% ../nbs/04_lime.ipynb #2cfb3cf4
 def grid_segmentation(image_size:tuple[int, int], # (H, W) of the image
@@ -357,6 +358,28 @@ def lime_explorer(net:nn.Module, # the classifier to explain
     )
     explorer.add_class("specx-lime-explorer")  # lets a browser test find it on the page
     return explorer
+
+# %% ../nbs/04_lime.ipynb #7c2b4e02
+def lime_viewer(images:np.ndarray, # spectrograms (N, 1, H, W)
+                maps:Sequence[np.ndarray], # their LIME maps, N of them, all of one shape
+                labels:np.ndarray, # integer class label of each image: the class explained
+                class_names:Sequence[str]|None=None, # None: the four classes
+                *,
+                ids:Sequence[int]|None=None, # numbers for the titles, or 0..N-1
+               )->KernelFreeViewer: # a class menu, a slider, the spectrogram and its map
+    "Spectrograms beside their precomputed LIME maps, as `plot_lime` draws them, kernel-free."
+    images, maps = np.asarray(images), np.asarray(maps)
+    if images.ndim != 4 or images.shape[1] != 1:
+        raise ValueError(f"`images` must have shape (N, 1, H, W), got {images.shape}")
+    if maps.ndim != 3 or len(maps) != len(images):
+        raise ValueError(f"`maps` must be {len(images)} maps of one shape (h, w), got {maps.shape}")
+    if len(labels) != len(images):
+        raise ValueError(f"`labels` must label all {len(images)} images, got {len(labels)}")
+    panels = [image_panel(spectrogram_extent(), "viridis", title="spectrogram, log10 power"),
+              image_panel(spectrogram_extent(), "inferno", title="LIME map, importance")]
+    names = [f"#{i}" for i in (range(len(images)) if ids is None else ids)]
+    class_names = CLASS_NAMES if class_names is None else class_names
+    return kernel_free_viewer(panels, [images[:, 0], maps], labels, class_names, names)
 
 # %% ../nbs/04_lime.ipynb #df9607d7
 def region_share(importance:np.ndarray, # (..., K): importance of every feature

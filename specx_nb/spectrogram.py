@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['SEGMENT_LENGTH', 'SEGMENT_OVERLAP', 'POWER_FLOOR', 'IMAGE_SIZE', 'SIGNAL_LOG_POWER', 'spectrogram_images',
            'spectrogram_axes', 'frequency_row', 'generate_spectrogram_data', 'signal_pixel_mask', 'background_rows',
-           'show_spectrogram', 'plot_spectrograms', 'plot_observation', 'spectrogram_browser', 'SpectrogramDataset',
-           'default_split', 'default_dataset']
+           'spectrogram_extent', 'show_spectrogram', 'plot_spectrograms', 'plot_observation', 'spectrogram_browser',
+           'spectrogram_viewer', 'SpectrogramDataset', 'default_split', 'default_dataset']
 
 # %% ../nbs/01_spectrogram.ipynb #1e03420e
 from collections.abc import Sequence
@@ -22,6 +22,7 @@ from scipy import signal
 from .core import check_count
 from .data import (BACKGROUND_FREQUENCY, CLASS_NAMES, NUM_SAMPLES, SAMPLE_RATE, background_sinusoid,
                            example_indices, generate_time_series, split_labels)
+from .viewer import KernelFreeViewer, image_panel, kernel_free_viewer, series_panel
 
 # %% ../nbs/01_spectrogram.ipynb #0f897474
 SEGMENT_LENGTH = 80  # samples per window: 12.5 Hz frequency resolution at 1 kHz
@@ -100,6 +101,15 @@ def background_rows(min_log_power:float=SIGNAL_LOG_POWER, # log10 power that cou
     return signal_pixel_mask(alone, min_log_power)[0].any(axis=-1)
 
 # %% ../nbs/01_spectrogram.ipynb #9c034166
+def spectrogram_extent(num_samples:int=NUM_SAMPLES, # samples per series
+                       sample_rate:float=SAMPLE_RATE, # Hz
+                      )->tuple[float, float, float, float]: # left, right, bottom, top, in s and Hz
+    "The image's edges as `imshow` takes them, with the lowest frequency at the top."
+    freqs, times = spectrogram_axes(num_samples, sample_rate)
+    df, dt = freqs[1] - freqs[0], times[1] - times[0]
+    edges = (times[0] - dt / 2, times[-1] + dt / 2, freqs[-1] + df / 2, freqs[0] - df / 2)
+    return tuple(float(e) for e in edges)
+
 def show_spectrogram(ax:plt.Axes, # where to draw
                      image:np.ndarray, # one image, (1, H, W) or (H, W)
                      *,
@@ -109,9 +119,7 @@ def show_spectrogram(ax:plt.Axes, # where to draw
                     )->AxesImage: # the image artist, for a colour bar
     "Draw an image with time (s) across and frequency (Hz) down, lowest frequency at the top."
     image = np.asarray(image).reshape(np.shape(image)[-2:])
-    freqs, times = spectrogram_axes(num_samples, sample_rate)
-    df, dt = freqs[1] - freqs[0], times[1] - times[0]
-    extent = (times[0] - dt / 2, times[-1] + dt / 2, freqs[-1] + df / 2, freqs[0] - df / 2)
+    extent = spectrogram_extent(num_samples, sample_rate)
     im = ax.imshow(image, aspect="auto", extent=extent, **{"cmap": "viridis", **kwargs})
     ax.set_xlabel("Time (s)")
     ax.set_ylabel("Frequency (Hz)")
@@ -178,6 +186,29 @@ def spectrogram_browser(x:np.ndarray, # series, shape (N, T)
     )
     browser.add_class("specx-spectrogram-browser")  # lets a browser test find it on the page
     return browser
+
+# %% ../nbs/01_spectrogram.ipynb #5e1a0c08
+def spectrogram_viewer(x:np.ndarray, # series, shape (N, T)
+                       images:np.ndarray, # their spectrogram images (N, 1, H, W)
+                       labels:np.ndarray, # integer class label of each observation
+                       class_names:Sequence[str]|None=None, # None: the four classes
+                       *,
+                       ids:Sequence[int]|None=None, # numbers for the titles, or 0..N-1
+                       sample_rate:float=SAMPLE_RATE, # Hz
+                      )->KernelFreeViewer: # a class menu, a slider, the series and the spectrogram
+    "The browser's two views of the given observations, drawn in the page without a kernel."
+    x, images = np.asarray(x), np.asarray(images)
+    if images.ndim != 4 or images.shape[1] != 1:
+        raise ValueError(f"`images` must have shape (N, 1, H, W), got {images.shape}")
+    if x.ndim != 2 or len(x) != len(images):
+        raise ValueError(f"`x` must have shape (N, T), N = {len(images)}, got {x.shape}")
+    if len(labels) != len(images):
+        raise ValueError(f"`labels` must label all {len(images)} images, got {len(labels)}")
+    extent = spectrogram_extent(x.shape[1], sample_rate)
+    panels = [series_panel(sample_rate), image_panel(extent, "viridis", title="log10 power")]
+    names = [f"observation {i}" for i in (range(len(x)) if ids is None else ids)]
+    class_names = CLASS_NAMES if class_names is None else class_names
+    return kernel_free_viewer(panels, [x, images[:, 0]], labels, class_names, names)
 
 # %% ../nbs/01_spectrogram.ipynb #2ecd49e3
 class SpectrogramDataset(NamedTuple):

@@ -1,9 +1,12 @@
-"""A reader's view: run a chapter in JupyterLab in a real (headless) Chromium, move a widget's slider, and check that
-the figure it shows changes.
+"""A reader's view in a real (headless) Chromium: run a chapter in JupyterLab, move a widget's slider, and check that
+the figure it shows changes; open every chapter as a static page, as the docs site shows it without Python, and check
+that it has no error output, no dead widget and no request outside the page, and that every kernel-free viewer on it
+draws the observation its controls pick, in the colours of its colour table.
 
 Needs Debian's `chromium` (`.ci/run` installs it) plus the dev extras `playwright` and `jupyterlab`. Where no browser
 is installed the test is skipped with a message, except when `SPECX_NB_REQUIRE_BROWSER=1` (set by CI), where it fails.
 """
+import base64
 import json
 import os
 import re
@@ -14,6 +17,7 @@ import sys
 import time
 import urllib.request
 
+import numpy as np
 import pytest
 
 from conftest import ROOT
@@ -23,6 +27,10 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-component-update", "--disable-sync"]
 # (chapter, CSS class of its widget): the widget's slider must change the figure it shows
 WIDGETS = [("01_spectrogram.ipynb", "specx-spectrogram-browser"), ("04_lime.ipynb", "specx-lime-explorer")]
+# kernel-free viewers on each chapter's static page; every other page has none
+VIEWERS = {"01_spectrogram.ipynb": 1, "04_lime.ipynb": 1, "98_viewer.ipynb": 1}
+PAGES = [p for p in sorted((ROOT / "nbs").glob("*.ipynb"))
+         if any(c.get("outputs") for c in json.loads(p.read_text())["cells"])]  # the chapters with stored outputs
 
 
 def _missing():
@@ -142,4 +150,94 @@ def test_slider_changes_the_figure(lab, browser, notebook, css_class, tmp_path):
     handle.press("ArrowRight")
     expect(widget.locator("img").first).not_to_have_attribute("src", before, timeout=120_000)
     assert _image_source(widget) != before
+    _check_viewer(page.locator(".specx-viewer").first)  # the chapter's kernel-free viewer works in JupyterLab too
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def static_pages(tmp_path_factory):
+    """Every chapter with stored outputs as a static HTML page, from its stored outputs, nothing run. nbconvert's page
+    template loads require.js, MathJax and Mermaid from a CDN, which the docs site does not use: an empty local file
+    stands for them, so that any request outside the page comes from the chapter itself."""
+    from nbconvert import HTMLExporter
+    folder = tmp_path_factory.mktemp("pages")
+    blank = folder / "blank.js"
+    blank.write_text("")
+    urls = {k: blank.as_uri() for k in ("require_js_url", "mathjax_url", "mermaid_js_url", "mermaid_layout_elk_js_url")}
+    exporter = HTMLExporter(template_name="lab", **urls)
+    pages = {}
+    for nb_path in PAGES:
+        pages[nb_path.name] = folder / f"{nb_path.stem}.html"
+        pages[nb_path.name].write_text(exporter.from_filename(str(nb_path))[0])
+    return pages
+
+
+def _drawing(viewer):
+    "Every canvas of a viewer as a PNG data URL."
+    return viewer.locator("canvas").evaluate_all("canvases => canvases.map(c => c.toDataURL())")
+
+
+def _check_colours(viewer, spec, observation):
+    "In the middle of some image cells, the canvas has the colour table's colour for the value embedded there."
+    for k, panel in enumerate(spec["panels"]):
+        if panel["kind"] != "image": continue
+        canvas = viewer.locator("canvas").nth(k)
+        x, y, w, h = map(float, canvas.get_attribute("data-plot").split())
+        rows, cols = panel["shape"]
+        codes = np.frombuffer(base64.b64decode(observation["arrays"][k]["data"]), np.uint8).reshape(rows, cols)
+        table = np.frombuffer(base64.b64decode(spec["cmaps"][panel["cmap"]]), np.uint8).reshape(256, 3)
+        cells = [np.unravel_index(codes.argmax(), codes.shape), np.unravel_index(codes.argmin(), codes.shape),
+                 (0, 0), (rows - 1, cols - 1), (rows // 3, cols // 2)]
+        points = [[int(x + (c + 0.5) * w / cols), int(y + (r + 0.5) * h / rows)] for r, c in cells]
+        drawn = canvas.evaluate("(c, points) => points.map(([x, y]) => "
+                                "Array.from(c.getContext('2d').getImageData(x, y, 1, 1).data.slice(0, 3)))", points)
+        assert drawn == [table[codes[r, c]].tolist() for r, c in cells], f"panel {k} is not drawn in its colours"
+
+
+def _check_viewer(viewer):
+    "Move the slider, then pick the last class: each time the title names the choice and every canvas is redrawn."
+    spec = json.loads(viewer.locator("script[type='application/json']").text_content())
+    menu, slider, title = viewer.locator("select"), viewer.locator("input[type=range]"), viewer.locator("[id$=-title]")
+
+    def shows_the_choice():
+        group = spec["classes"][int(menu.input_value())]
+        observation = group["observations"][int(slider.input_value())]
+        expect(title).to_have_text(f"{group['name']}, {observation['name']}")
+        _check_colours(viewer, spec, observation)
+
+    shows_the_choice()
+    assert len(spec["classes"]) > 1 and len(spec["classes"][0]["observations"]) > 1
+    before = _drawing(viewer)
+    slider.fill("1")  # sets the value and sends the input event, as a drag or an arrow key does
+    assert slider.input_value() == "1"
+    shows_the_choice()
+    moved = _drawing(viewer)
+    assert all(a != b for a, b in zip(before, moved)), "the slider did not redraw every panel"
+    menu.select_option(index=len(spec["classes"]) - 1)
+    shows_the_choice()
+    assert all(a != b for a, b in zip(moved, _drawing(viewer))), "the class menu did not redraw every panel"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("nb_path", PAGES, ids=[p.name for p in PAGES])
+def test_static_page(browser, static_pages, nb_path):
+    "The page as the docs site shows it: no error, no dead widget, nothing fetched, and viewers that work."
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    outside, script_errors = [], []
+    page.on("pageerror", lambda e: script_errors.append(str(e)))
+
+    def only_local(route):
+        if route.request.url.startswith(("file:", "data:", "blob:")): return route.continue_()
+        outside.append(route.request.url)
+        route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(static_pages[nb_path.name].as_uri())
+    assert page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0, "an error or stderr output"
+    assert page.locator(".jupyter-widgets, script[type*='jupyter.widget']").count() == 0, "a saved widget"
+    viewers = page.locator(".specx-viewer")
+    assert viewers.count() == VIEWERS.get(nb_path.name, 0)
+    for k in range(viewers.count()): _check_viewer(viewers.nth(k))
+    assert outside == [], f"requests outside the page: {outside}"
+    assert script_errors == []
     page.close()

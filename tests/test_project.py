@@ -96,6 +96,15 @@ def test_stored_outputs_are_fit_to_read(nb_path):
             assert any("image/png" in o.get("data", {}) for o in outs), f"no figure stored under:\n{source}"
 
 
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_widget_stored(nb_path):
+    "A saved widget is dead on the static site, and its state makes the site load a widget manager from a CDN."
+    assert "widgets" not in json.loads(nb_path.read_text())["metadata"], "widget state stored"
+    for source, outs in outputs(nb_path):
+        assert not any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outs), \
+            f"a widget view stored under:\n{source}"
+
+
 @pytest.mark.parametrize("module_name", exported_modules())
 def test_public_functions_documented_and_shown(module_name):
     "Every public function has a docstring, docments for each parameter and its return, and a `show_doc` cell."
