@@ -8,9 +8,10 @@ __all__ = ['grid_segmentation', 'as_image', 'segmentation_map', 'sample_masks', 
            'as_classes', 'check_network', 'image_lime', 'masked_scores', 'plot_lime', 'plot_lime_grid', 'lime_explorer',
            'lime_viewer', 'region_share', 'region_features', 'band_importance_table', 'plot_band_importance']
 
-# %% ../nbs/04_lime.ipynb #5c6e9afe
+# %% ../nbs/04_lime.ipynb #736fcc43
+import math
 from collections.abc import Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -28,7 +29,7 @@ from .fast import NormalEquations, mask_blocks, packed_samples, regression_tree_
 from .spectrogram import POWER_FLOOR, background_rows, show_spectrogram, spectrogram_extent
 from .viewer import KernelFreeViewer, image_panel, kernel_free_viewer
 
-# %% ../nbs/04_lime.ipynb #2cfb3cf4
+# %% ../nbs/04_lime.ipynb #ae77ec1f
 def grid_segmentation(image_size:tuple[int, int], # (H, W) of the image
                       grid:tuple[int, int]=(40, 6), # (rows, columns) of features, at most one per pixel
                      )->np.ndarray: # int64 (H, W): the feature of every pixel, numbered row * columns + column
@@ -39,8 +40,8 @@ def grid_segmentation(image_size:tuple[int, int], # (H, W) of the image
     cols = ((np.arange(w) + 0.5) * c / w).astype(np.int64)
     return rows[:, None] * c + cols
 
-# %% ../nbs/04_lime.ipynb #86a9be35
-def as_image(image:np.ndarray|torch.Tensor, # (C, H, W), or (H, W) for one channel; numpy or torch
+# %% ../nbs/04_lime.ipynb #cdfe3152
+def as_image(image:np.ndarray|torch.Tensor, # (C, H, W), or (H, W) for one channel
             )->np.ndarray: # float32 (C, H, W)
     "An image as a float32 numpy array with a channel axis."
     if isinstance(image, torch.Tensor): image = image.detach().cpu().numpy()
@@ -80,7 +81,7 @@ def _labels(image, segmentation, num_features):
     return labels
 
 def segmentation_map(image:np.ndarray, # the image, (C, H, W) or (H, W)
-                     segmentation:str|np.ndarray="superpixels", # "superpixels", "grid", or an integer array (H, W)
+                     segmentation:str|np.ndarray="superpixels", # "superpixels", "grid" or a map
                      num_features:int=49, # about how many features "superpixels" and "grid" make
                     )->np.ndarray: # int64 (H, W), the feature of every pixel, numbered 0..K-1
     "The feature map of `image`: computed by name, or an integer map renumbered to consecutive features."
@@ -89,7 +90,7 @@ def segmentation_map(image:np.ndarray, # the image, (C, H, W) or (H, W)
     if len(values) < 2: raise ValueError(f"`segmentation` must have at least 2 features, got {len(values)}")
     return feature_map.reshape(labels.shape).astype(np.int64)
 
-# %% ../nbs/04_lime.ipynb #12e37678
+# %% ../nbs/04_lime.ipynb #16116011
 def sample_masks(num_samples:int, # how many masks
                  num_features:int, # K, the features of each mask
                  seed:int|None=None, # fixes the masks; None: fresh randomness
@@ -99,9 +100,9 @@ def sample_masks(num_samples:int, # how many masks
     check_count(num_features, "num_features")
     return np.random.default_rng(seed).integers(0, 2, (num_samples, num_features), dtype=bool)
 
-# %% ../nbs/04_lime.ipynb #290b6bd5
+# %% ../nbs/04_lime.ipynb #8dadb303
 def excluded_fill(image:np.ndarray, # the image, (C, H, W) or (H, W)
-                  baseline:str|float|np.ndarray="mean", # "mean", "floor", a number, or an image of the same shape
+                  baseline:str|float|np.ndarray="mean", # "mean", "floor", a number or an image
                  )->np.ndarray: # float32 (C, H, W): the value each pixel takes when its feature is off
     "The image that excluded features are filled from."
     image = as_image(image)
@@ -124,7 +125,7 @@ def masked_images(image:np.ndarray, # the image, (C, H, W) or (H, W)
     pixels_on = np.asarray(masks, bool)[:, feature_map][:, None]  # (S, 1, H, W): every pixel takes its feature's value
     return np.where(pixels_on, as_image(image), fill).astype(np.float32)
 
-# %% ../nbs/04_lime.ipynb #f4403a8d
+# %% ../nbs/04_lime.ipynb #248c0ae7
 def class_scores(net:nn.Module, # the classifier, mapping images (N, C, H, W) to logits (N, classes)
                  images:np.ndarray, # float32 (S, C, H, W), the synthetic images
                  channels:Sequence[int], # the classes whose scores to keep
@@ -135,7 +136,7 @@ def class_scores(net:nn.Module, # the classifier, mapping images (N, C, H, W) to
     logits = batched_logits(net, torch.as_tensor(images), batch_size, device)
     return torch.softmax(logits, dim=1)[:, list(channels)].numpy()
 
-# %% ../nbs/04_lime.ipynb #62eabe0a
+# %% ../nbs/04_lime.ipynb #77ff2db7
 def lime_kernel_weights(masks:np.ndarray, # bool (S, K), which features each sample keeps
                         kernel_width:float=0.25, # width of the exponential kernel, as in the lime package
                        )->np.ndarray: # float64 (S,), each sample's weight in (0, 1]
@@ -143,12 +144,12 @@ def lime_kernel_weights(masks:np.ndarray, # bool (S, K), which features each sam
     distance = 1 - np.sqrt(np.mean(masks, axis=1))
     return np.exp(-distance ** 2 / (2 * kernel_width ** 2))
 
-# %% ../nbs/04_lime.ipynb #7fbb6349
+# %% ../nbs/04_lime.ipynb #3c89aa69
 def surrogate_importance(masks:np.ndarray, # bool (S, K): which features each sample keeps
                          scores:np.ndarray, # (S,): the score of every sample
                          weights:np.ndarray, # (S,): the weight of every sample
-                         surrogate:str="tree", # "tree" (regression tree) or "linear" (weighted ridge regression)
-                         seed:int|Sequence[int]|None=None, # breaks the tree's ties; None: fresh randomness
+                         surrogate:str="tree", # "tree" (a regression tree) or "linear" (weighted ridge)
+                         seed:int|Sequence[int]|None=None, # seeds the masks and tree ties
                         )->np.ndarray: # float64 (K,): the importance of every feature
     "Fit the surrogate to the samples and return its importance for every feature."
     check_choice(surrogate, ("tree", "linear"), "surrogate")
@@ -158,9 +159,9 @@ def surrogate_importance(masks:np.ndarray, # bool (S, K): which features each sa
     tree = DecisionTreeRegressor(min_samples_split=10, random_state=random_state)
     return tree.fit(x, scores, sample_weight=weights).feature_importances_
 
-# %% ../nbs/04_lime.ipynb #e87b3e21
+# %% ../nbs/04_lime.ipynb #6ea5beee
 def grid_cells(feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
-              )->np.ndarray|None: # int (rows, columns): the feature of every grid cell, or None if not a grid
+              )->np.ndarray|None: # the feature of every grid cell; None if not a grid
     "The features of `feature_map` laid out as a grid of cells, if they form one."
     new_row = np.r_[True, np.any(feature_map[1:] != feature_map[:-1], axis=1)]
     new_col = np.r_[True, np.any(feature_map[:, 1:] != feature_map[:, :-1], axis=0)]
@@ -172,7 +173,7 @@ def grid_cells(feature_map:np.ndarray, # int (H, W), the feature of every pixel,
 def importance_map(feature_importance:np.ndarray, # (K,) or (C, K): importance of every feature
                    feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
                    output_upsampling:str="bicubic", # "bicubic", "nearest" or "none"
-                  )->np.ndarray: # (H, W), or (rows, columns) of a grid for "none"; with a leading C if given one
+                  )->np.ndarray: # (H, W); (rows, columns) for "none"; a leading C if given
     "Paint per-feature importance onto the image, blocky, smooth or at feature resolution."
     check_choice(output_upsampling, ("bicubic", "nearest", "none"), "output_upsampling")
     feature_importance = np.asarray(feature_importance)
@@ -184,10 +185,11 @@ def importance_map(feature_importance:np.ndarray, # (K,) or (C, K): importance o
     smooth = nn.functional.interpolate(flat, size=feature_map.shape, mode="bicubic", align_corners=False)
     return smooth.reshape(*small.shape[:-2], *feature_map.shape).numpy()
 
-# %% ../nbs/04_lime.ipynb #96ed48cc
-class LimeExplanation(NamedTuple):
-    "The result of `image_lime`; it unpacks as `score_map, feature_map, feature_importance`."
-    score_map: np.ndarray  # importance painted onto the image; a leading class axis for several classes
+# %% ../nbs/04_lime.ipynb #bffa1a56
+@dataclass(frozen=True, eq=False)
+class LimeExplanation:
+    "The result of `image_lime`, MATLAB's three outputs by name."
+    score_map: np.ndarray  # the map on the image's pixels, (H, W); (C, H, W) for C classes
     feature_map: np.ndarray  # int64 (H, W): the feature of every pixel, 0..K-1
     feature_importance: np.ndarray  # (K,) or (C, K): the importance of every feature
 
@@ -204,7 +206,7 @@ def check_network(net:nn.Module, # the classifier
                   image:np.ndarray, # float32 (C, H, W), the image it will score
                   channels:np.ndarray, # the classes to explain
                   device:str|torch.device|None=None, # where to run the network; None: where it is
-                 )->None: # nothing: it raises a ValueError or TypeError naming the argument that does not fit
+                 )->None: # nothing; raises an error naming the argument at fault
     "Run `net` once on `image` and fail with a message naming the argument if the image or a class does not fit."
     if not isinstance(net, nn.Module): raise TypeError(f"`net` must be a torch.nn.Module, got {type(net).__name__}")
     try: logits = batched_logits(net, torch.as_tensor(image[None]), 1, device)
@@ -215,7 +217,7 @@ def check_network(net:nn.Module, # the classifier
         raise ValueError(f"`channel` must be between 0 and {logits.shape[1] - 1} for this network, "
                          f"got {channels.tolist()}")
 
-# %% ../nbs/04_lime.ipynb #768799c5
+# %% ../nbs/04_lime.ipynb #af23f423
 def _class_seed(seed, c): return None if seed is None else (seed, int(c))
 
 def _plain_importance(net, image, fill, feature_map, channels, *, num_samples, surrogate, batch_size, seed, device):
@@ -237,17 +239,17 @@ def _fast_importance(net, image, fill, feature_map, channels, *, num_samples, su
     return np.stack([regression_tree_importance(packed, k, scores[:, i], weights, seed=_class_seed(seed, c))
                      for i, c in enumerate(channels)])
 
-# %% ../nbs/04_lime.ipynb #fd7a8756
+# %% ../nbs/04_lime.ipynb #db9bcb70
 def image_lime(net:nn.Module, # the classifier, mapping images (N, C, H, W) to logits (N, classes)
                image:np.ndarray|torch.Tensor, # the image to explain, (C, H, W) or (H, W)
-               channel:int|Sequence[int], # the class to explain, or several classes
+               channel:int|Sequence[int], # one class to explain, or several
                *,
-               segmentation:str|np.ndarray="superpixels", # "superpixels", "grid", or an integer map (H, W)
+               segmentation:str|np.ndarray="superpixels", # "superpixels", "grid" or a map
                num_features:int=49, # about how many features "superpixels" and "grid" make
                num_samples:int=2048, # how many synthetic images to score
-               surrogate:str="tree", # "tree" (regression tree) or "linear" (weighted ridge regression)
+               surrogate:str="tree", # "tree" (a regression tree) or "linear" (weighted ridge)
                output_upsampling:str="bicubic", # "bicubic", "nearest" or "none"
-               baseline:str|float|np.ndarray="mean", # what excluded features are filled with, see excluded_fill
+               baseline:str|float|np.ndarray="mean", # the fill of excluded features
                batch_size:int=128, # synthetic images per forward pass
                seed:int|None=None, # fixes the masks and the tree; None: fresh randomness
                device:str|torch.device|None=None, # where to run the network; None: where it is
@@ -267,12 +269,12 @@ def image_lime(net:nn.Module, # the classifier, mapping images (N, C, H, W) to l
     if np.ndim(channel) == 0: importance = importance[0]
     return LimeExplanation(importance_map(importance, feature_map, output_upsampling), feature_map, importance)
 
-# %% ../nbs/04_lime.ipynb #4c3828cc
+# %% ../nbs/04_lime.ipynb #341e3a27
 def masked_scores(net:nn.Module, # the classifier, mapping images (N, C, H, W) to logits (N, classes)
                   image:np.ndarray|torch.Tensor, # the image, (C, H, W) or (H, W)
                   feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
                   masks:np.ndarray, # bool (S, K): which features each sample keeps
-                  channels:int|Sequence[int], # the class, or classes, whose scores to return
+                  channels:int|Sequence[int], # the classes to score
                   *,
                   baseline:str|float|np.ndarray="mean", # what excluded features are filled with
                   batch_size:int=128, # synthetic images per forward pass
@@ -289,12 +291,12 @@ def masked_scores(net:nn.Module, # the classifier, mapping images (N, C, H, W) t
     [(_, scores)] = score_stream(net, image, fill, feature_map, [masks], channels, batch_size=batch_size, device=device)
     return scores
 
-# %% ../nbs/04_lime.ipynb #fb8f25f6
+# %% ../nbs/04_lime.ipynb #b67abc58
 def plot_lime(image:np.ndarray, # the spectrogram, (1, H, W) or (H, W)
               score_map:np.ndarray, # its LIME map, (H, W) or at feature resolution
               title:str="", # shown above the spectrogram
               *,
-              axes:Sequence[plt.Axes]|None=None, # two axes to draw on; None: a new figure
+              axes:Sequence|None=None, # two axes to draw on; None: a new figure
               **kwargs, # passed to imshow for the map (cmap, vmin, vmax, ...)
              )->plt.Figure: # the figure that holds the two panels
     "Draw a spectrogram beside its LIME map, each with a colour bar."
@@ -311,7 +313,7 @@ def plot_lime_grid(images:np.ndarray, # spectrograms (N, 1, H, W)
                    maps:Sequence[np.ndarray], # their LIME maps, N of them
                    titles:Sequence[str], # one title per observation
                    *,
-                   pairs_per_row:int=2, # spectrogram-and-map pairs side by side
+                   pairs_per_row:int=1, # spectrogram-and-map pairs side by side
                   )->plt.Figure: # a grid of plot_lime panels
     "Draw several observations, each spectrogram beside its LIME map."
     check_count(pairs_per_row, "pairs_per_row")
@@ -319,24 +321,24 @@ def plot_lime_grid(images:np.ndarray, # spectrograms (N, 1, H, W)
         raise ValueError(f"`images`, `maps` and `titles` must have the same length, "
                          f"got {len(images)}, {len(maps)} and {len(titles)}")
     rows = -(-len(images) // pairs_per_row)
-    fig, axes = plt.subplots(rows, 2 * pairs_per_row, figsize=(7.5 * pairs_per_row, 2.6 * rows), squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(rows, 2 * pairs_per_row, figsize=(7.5 * pairs_per_row, 2.4 * rows),
+                             squeeze=False, layout="constrained")
     pairs = axes.reshape(rows * pairs_per_row, 2)
     for pair, image, score_map, title in zip(pairs, images, maps, titles): plot_lime(image, score_map, title, axes=pair)
     for pair in pairs[len(images):]:
         for ax in pair: ax.set_axis_off()
     return fig
 
-# %% ../nbs/04_lime.ipynb #721d605b
+# %% ../nbs/04_lime.ipynb #0a05ef51
 def lime_explorer(net:nn.Module, # the classifier to explain
                   images:np.ndarray, # spectrograms (N, 1, H, W)
                   labels:np.ndarray, # integer class label of each image: the class explained
-                  class_names:Sequence[str]=CLASS_NAMES, # names for the labels
+                  class_names:Sequence[str]|None=None, # None: the four classes
                   *,
                   seed:int=0, # seed of every explanation
                  )->widgets.interactive: # class, observation, samples and segmentation controls, and the figure
     "An interactive LIME explorer over the observations of each class."
-    labels = np.asarray(labels)
+    labels, class_names = np.asarray(labels), CLASS_NAMES if class_names is None else class_names
     members = {c: np.flatnonzero(labels == i) for i, c in enumerate(class_names)}
     segmentations = {"grid 40x6": grid_segmentation(images.shape[-2:]), "superpixels": "superpixels", "grid": "grid"}
 
@@ -359,7 +361,7 @@ def lime_explorer(net:nn.Module, # the classifier to explain
     explorer.add_class("specx-lime-explorer")  # lets a browser test find it on the page
     return explorer
 
-# %% ../nbs/04_lime.ipynb #7c2b4e02
+# %% ../nbs/04_lime.ipynb #bed96d4a
 def lime_viewer(images:np.ndarray, # spectrograms (N, 1, H, W)
                 maps:Sequence[np.ndarray], # their LIME maps, N of them, all of one shape
                 labels:np.ndarray, # integer class label of each image: the class explained
@@ -381,11 +383,11 @@ def lime_viewer(images:np.ndarray, # spectrograms (N, 1, H, W)
     class_names = CLASS_NAMES if class_names is None else class_names
     return kernel_free_viewer(panels, [images[:, 0], maps], labels, class_names, names)
 
-# %% ../nbs/04_lime.ipynb #df9607d7
+# %% ../nbs/04_lime.ipynb #c1690640
 def region_share(importance:np.ndarray, # (..., K): importance of every feature
                  region:np.ndarray, # bool (..., K): the features of the region
-                 absolute:bool=False, # share the absolute importance instead of the positive importance
-                )->np.ndarray|float: # (...): the share of the positive importance inside region; NaN without any
+                 absolute:bool=False, # share absolute, not positive, importance
+                )->np.ndarray|float: # (...): the region's share; NaN if none is positive
     "The share of a map's positive (or absolute) importance that falls on a region of features."
     importance = np.asarray(importance, dtype=np.float64)
     positive = np.abs(importance) if absolute else np.clip(importance, 0, None)
@@ -396,7 +398,7 @@ def region_share(importance:np.ndarray, # (..., K): importance of every feature
     share = (positive * region).sum(axis=-1) / np.where(total > 0, total, 1)
     return np.where(total > 0, share, np.nan)[()]
 
-# %% ../nbs/04_lime.ipynb #97aa3546
+# %% ../nbs/04_lime.ipynb #c918d013
 def region_features(feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
                     rows:np.ndarray, # bool (H,): the image rows of the region
                    )->np.ndarray: # bool (K,): the features that cover any of the rows
@@ -414,7 +416,7 @@ def band_importance_table(net:nn.Module, # the classifier to explain
                           images:np.ndarray, # spectrograms (N, 1, H, W)
                           labels:np.ndarray, # integer class label of each image: the class explained
                           signal:np.ndarray, # bool (N, H): each image's signal rows
-                          class_names:Sequence[str]=CLASS_NAMES, # names for the labels
+                          class_names:Sequence[str]|None=None, # None: the four classes
                           *,
                           per_class:int=25, # explain the first per_class observations of every class
                           grid:tuple[int, int]=(40, 6), # the feature grid
@@ -434,10 +436,11 @@ def band_importance_table(net:nn.Module, # the classifier to explain
         importance = np.array([image_lime(net, images[i], int(labels[i]), segmentation=feature_map, seed=seed,
                                           num_samples=num_samples, device=device).feature_importance for i in idx])
         shares = region_share(importance[:, None], regions)
-        table.append(_band_row(class_names[labels[idx[0]]], shares, regions.mean(axis=-1)))
+        name = (CLASS_NAMES if class_names is None else class_names)[labels[idx[0]]]
+        table.append(_band_row(name, shares, regions.mean(axis=-1)))
     return table
 
-# %% ../nbs/04_lime.ipynb #1cfbe2d9
+# %% ../nbs/04_lime.ipynb #c2101bce
 def plot_band_importance(table:Sequence[dict], # rows from band_importance_table
                         )->plt.Figure: # grouped bars: background band and signal rows per class
     "Bar chart of the region shares of LIME importance on the background band and on the signal rows, per class."
