@@ -10,7 +10,7 @@ __all__ = ['SEGMENT_LENGTH', 'SEGMENT_OVERLAP', 'POWER_FLOOR', 'IMAGE_SIZE', 'SI
 
 # %% ../nbs/01_spectrogram.ipynb #1e03420e
 from collections.abc import Sequence
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -20,8 +20,8 @@ from matplotlib.image import AxesImage
 from scipy import signal
 
 from .core import check_count
-from .data import (BACKGROUND_FREQUENCY, CLASS_NAMES, NUM_SAMPLES, SAMPLE_RATE, background_sinusoid,
-                           example_indices, generate_time_series, split_labels)
+from .data import (BACKGROUND_FREQUENCY, CLASS_NAMES, NUM_SAMPLES, SAMPLE_RATE, _class_pair_axes,
+                           background_sinusoid, example_indices, generate_time_series, split_labels)
 from .viewer import KernelFreeViewer, image_panel, kernel_free_viewer, series_panel
 
 # %% ../nbs/01_spectrogram.ipynb #0f897474
@@ -70,12 +70,12 @@ def frequency_row(frequency:float, # Hz
 
 # %% ../nbs/01_spectrogram.ipynb #340c545a
 def generate_spectrogram_data(num_obs_per_class:int=500, # observations of each class
-                              class_names:Sequence[str]=CLASS_NAMES, # which classes, in label order
+                              class_names:Sequence[str]=None, # which classes, in label order; None: all
                               *,
                               seed:int=0, # the same seed gives the same arrays
                               background:bool=True, # add the background sinusoid
                               noise:bool=True, # add the high-frequency noise
-                             )->tuple[np.ndarray, np.ndarray, np.ndarray]: # `(noisy_time_series, spectrograms, labels)`
+                             )->tuple[np.ndarray, np.ndarray, np.ndarray]: # noisy series (N, T), their images, labels
     "Simulate series of every class and their spectrogram images."
     x, labels = generate_time_series(num_obs_per_class, class_names, seed=seed, background=background, noise=noise)
     return x, spectrogram_images(x), labels
@@ -128,21 +128,22 @@ def show_spectrogram(ax:plt.Axes, # where to draw
 # %% ../nbs/01_spectrogram.ipynb #f90702fd
 def plot_spectrograms(images:np.ndarray, # spectrogram images (N, 1, H, W)
                       labels:np.ndarray, # integer class label of each image
-                      class_names:Sequence[str]=CLASS_NAMES, # names for the labels
+                      class_names:Sequence[str]=None, # names for the labels; None: CLASS_NAMES
                       *,
-                      per_class:int=3, # rows of the grid
-                     )->plt.Figure: # a grid with one column per class
-    "Plot `per_class` spectrograms of every class, in the same layout as `plot_time_series`."
-    idx = example_indices(labels, per_class)
-    ncols = len(np.unique(labels))
-    fig, axes = plt.subplots(per_class, ncols, figsize=(3 * ncols, 2.2 * per_class), sharex=True, sharey=True,
-                             squeeze=False)
+                      per_class:int=3, # spectrograms of each class
+                     )->plt.Figure: # two classes side by side, one observation per row
+    "Plot `per_class` spectrograms of every class in the layout of `plot_time_series`, on one colour scale."
+    class_names = CLASS_NAMES if class_names is None else class_names
+    idx = example_indices(labels, per_class).reshape(per_class, -1)  # (observation, class)
+    fig, axes = _class_pair_axes(idx.shape[1], per_class, row_height=1.3)
     lo, hi = np.percentile(images[idx], [1, 99.5])
-    for ax, i in zip(axes.flat, idx):
-        show_spectrogram(ax, images[i], vmin=lo, vmax=hi)
-        ax.set_title(class_names[labels[i]], fontsize=9)
-        ax.label_outer()
-    fig.tight_layout()
+    for (k, c), ax in np.ndenumerate(axes):
+        show_spectrogram(ax, images[idx[k, c]], vmin=lo, vmax=hi)
+        if k == 0: ax.set_title(class_names[labels[idx[k, c]]], fontsize=10)
+        bottom = k == per_class - 1 and c // 2 == (axes.shape[1] - 1) // 2  # in the figure's last row
+        ax.tick_params(labelbottom=bottom)
+        ax.set_xlabel("Time (s)" if bottom else "")
+        ax.set_ylabel("Hz")
     return fig
 
 # %% ../nbs/01_spectrogram.ipynb #df419139
@@ -151,26 +152,27 @@ def plot_observation(x:np.ndarray, # one series, shape (T,)
                      title:str="", # shown above the figure
                      *,
                      sample_rate:float=SAMPLE_RATE, # Hz
-                    )->plt.Figure: # the series on the left, the spectrogram on the right
-    "Plot one series beside its spectrogram."
-    fig, (ax_x, ax_s) = plt.subplots(1, 2, figsize=(9, 3), gridspec_kw={"width_ratios": [1.4, 1]})
+                    )->plt.Figure: # the series above, the spectrogram below
+    "Plot one series above its spectrogram."
+    fig, (ax_x, ax_s) = plt.subplots(2, 1, figsize=(7.5, 4.6), layout="constrained",
+                                     gridspec_kw={"height_ratios": [1, 1.3]})
     ax_x.plot(np.arange(len(x)) / sample_rate, x, lw=0.6)
     ax_x.set_xlabel("Time (s)")
     ax_x.set_ylabel("Amplitude")
-    fig.colorbar(show_spectrogram(ax_s, image, num_samples=len(x), sample_rate=sample_rate), ax=ax_s,
-                 label="log10 power")
+    image_artist = show_spectrogram(ax_s, image, num_samples=len(x), sample_rate=sample_rate)
+    fig.colorbar(image_artist, ax=ax_s, label="log10 power")
     fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 # %% ../nbs/01_spectrogram.ipynb #438f1aa3
 def spectrogram_browser(x:np.ndarray, # series, shape (N, T)
                         images:np.ndarray, # their spectrogram images (N, 1, H, W)
                         labels:np.ndarray, # integer class label of each observation
-                        class_names:Sequence[str]=CLASS_NAMES, # names for the labels
+                        class_names:Sequence[str]=None, # names for the labels; None: CLASS_NAMES
                        )->widgets.interactive: # a class dropdown, an observation slider and the figure
     "An interactive browser over the observations of each class."
     labels = np.asarray(labels)
+    class_names = CLASS_NAMES if class_names is None else class_names
     members = {c: np.flatnonzero(labels == i) for i, c in enumerate(class_names)}
 
     def show(class_name, observation):
@@ -191,7 +193,7 @@ def spectrogram_browser(x:np.ndarray, # series, shape (N, T)
 def spectrogram_viewer(x:np.ndarray, # series, shape (N, T)
                        images:np.ndarray, # their spectrogram images (N, 1, H, W)
                        labels:np.ndarray, # integer class label of each observation
-                       class_names:Sequence[str]|None=None, # None: the four classes
+                       class_names:Sequence[str]=None, # None: the four classes
                        *,
                        ids:Sequence[int]|None=None, # numbers for the titles, or 0..N-1
                        sample_rate:float=SAMPLE_RATE, # Hz
@@ -211,7 +213,8 @@ def spectrogram_viewer(x:np.ndarray, # series, shape (N, T)
     return kernel_free_viewer(panels, [x, images[:, 0]], labels, class_names, names)
 
 # %% ../nbs/01_spectrogram.ipynb #2ecd49e3
-class SpectrogramDataset(NamedTuple):
+@dataclass(frozen=True)
+class SpectrogramDataset:
     "The simulated observations and their split into training and validation sets."
     series: np.ndarray  # noisy time series, float32 (N, T)
     images: np.ndarray  # their spectrogram images, float32 (N, 1, H, W)
@@ -225,7 +228,8 @@ def default_split(num_obs_per_class:int=500, # observations of each class
                   train_fraction:float=0.8, # share of each class used for training, as in the original
                  )->tuple[np.ndarray, np.ndarray, np.ndarray]: # labels, train_idx and val_idx of the data set
     "The labels of the tutorial's data set and its stratified split, known without simulating anything."
-    labels = np.repeat(np.arange(len(CLASS_NAMES), dtype=np.int64), check_count(num_obs_per_class, "num_obs_per_class"))
+    num_obs_per_class = check_count(num_obs_per_class, "num_obs_per_class")
+    labels = np.repeat(np.arange(len(CLASS_NAMES), dtype=np.int64), num_obs_per_class)
     return labels, *split_labels(labels, train_fraction, seed=seed)
 
 def default_dataset(num_obs_per_class:int=500, # observations of each class
@@ -236,5 +240,7 @@ def default_dataset(num_obs_per_class:int=500, # observations of each class
                     noise:bool=True, # add the high-frequency noise
                    )->SpectrogramDataset: # series, images, labels and the split
     "The tutorial's data set: simulated series of the four classes, their spectrograms and a stratified split."
-    series, images, _ = generate_spectrogram_data(num_obs_per_class, seed=seed, background=background, noise=noise)
-    return SpectrogramDataset(series, images, *default_split(num_obs_per_class, seed=seed, train_fraction=train_fraction))
+    series, images, _ = generate_spectrogram_data(num_obs_per_class, seed=seed, background=background,
+                                                  noise=noise)
+    split = default_split(num_obs_per_class, seed=seed, train_fraction=train_fraction)
+    return SpectrogramDataset(series, images, *split)
