@@ -6,7 +6,8 @@
 __all__ = ['CLASS_NAMES', 'SAMPLE_RATE', 'NUM_SAMPLES', 'BACKGROUND_FREQUENCY', 'BACKGROUND_AMPLITUDE', 'NOISE_CUTOFF',
            'NOISE_RMS', 'CLASS_SIGNALS', 'random_stream', 'sum_of_sines', 'sum_of_gaussians', 'single_frequency',
            'three_frequency', 'gaussian_peaks', 'gaussian_pulses', 'background_sinusoid', 'high_frequency_noise',
-           'background_frequencies', 'generate_time_series', 'split_labels', 'example_indices', 'plot_time_series']
+           'background_frequencies', 'generate_time_series', 'split_labels', 'example_indices', 'class_pair_axes',
+           'plot_time_series']
 
 # %% ../nbs/00_data.ipynb #216a8c00
 import zlib
@@ -184,8 +185,11 @@ def example_indices(labels:np.ndarray, # integer class label of each observation
     return np.stack(firsts, axis=1).ravel()
 
 # %% ../nbs/00_data.ipynb #dfd4f899
-def _class_pair_axes(num_classes, per_class, row_height):
-    "A figure of two columns, a block of `per_class` rows for every two classes; its axes (per_class, class)."
+def class_pair_axes(num_classes:int, # how many classes the figure shows
+                    per_class:int, # rows of panels for each class
+                    row_height:float, # inches per row of panels
+                   )->tuple: # the figure, and its axes (per_class, num_classes)
+    "A figure of two columns, a block of `per_class` rows for every two classes."
     pairs = -(-num_classes // 2)
     rows = [("panel",) * per_class + ("gap",)] * pairs
     ratios = [1 if kind == "panel" else 0.25 for block in rows for kind in block][:-1]
@@ -208,7 +212,7 @@ def plot_time_series(x:np.ndarray, # series, shape (N, T)
     "Plot `per_class` series of every class, two classes side by side, each class titled above its column."
     class_names = CLASS_NAMES if class_names is None else class_names
     idx = example_indices(labels, per_class).reshape(per_class, -1)  # (observation, class)
-    fig, axes = _class_pair_axes(idx.shape[1], per_class, row_height=1.1)
+    fig, axes = class_pair_axes(idx.shape[1], per_class, row_height=1.1)
     t = np.arange(x.shape[-1]) / sample_rate
     for (k, c), ax in np.ndenumerate(axes):
         ax.plot(t, x[idx[k, c]], lw=0.6)

@@ -20,7 +20,7 @@ from matplotlib.image import AxesImage
 from scipy import signal
 
 from .core import check_count
-from .data import (BACKGROUND_FREQUENCY, CLASS_NAMES, NUM_SAMPLES, SAMPLE_RATE, _class_pair_axes,
+from .data import (BACKGROUND_FREQUENCY, CLASS_NAMES, NUM_SAMPLES, SAMPLE_RATE, class_pair_axes,
                            background_sinusoid, example_indices, generate_time_series, split_labels)
 from .viewer import KernelFreeViewer, image_panel, kernel_free_viewer, series_panel
 
@@ -135,7 +135,7 @@ def plot_spectrograms(images:np.ndarray, # spectrogram images (N, 1, H, W)
     "Plot `per_class` spectrograms of every class in the layout of `plot_time_series`, on one colour scale."
     class_names = CLASS_NAMES if class_names is None else class_names
     idx = example_indices(labels, per_class).reshape(per_class, -1)  # (observation, class)
-    fig, axes = _class_pair_axes(idx.shape[1], per_class, row_height=1.3)
+    fig, axes = class_pair_axes(idx.shape[1], per_class, row_height=1.3)
     lo, hi = np.percentile(images[idx], [1, 99.5])
     for (k, c), ax in np.ndenumerate(axes):
         show_spectrogram(ax, images[idx[k, c]], vmin=lo, vmax=hi)
