@@ -117,7 +117,8 @@ def test_no_sentence_introduces_hidden_code(nb_path):
 def namespace(nb_path):
     "The names a chapter's `show_doc` cells can refer to: its module's, after importing it."
     m = re.search(r"#\|\s*default_exp\s+([\w.]+)", "\n".join(source(c) for c in cells(nb_path)))
-    return vars(importlib.import_module(f"specx_nb.{m.group(1)}")) if m else {}
+    names = vars(importlib.import_module(f"specx_nb.{m.group(1)}")) if m else {}
+    return {**names, "specx_nb": importlib.import_module("specx_nb")}  # also dotted names: specx_nb.lime.X
 
 
 def signatures(nb_path):
