@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['CLASS_NAMES', 'SAMPLE_RATE', 'NUM_SAMPLES', 'BACKGROUND_FREQUENCY', 'BACKGROUND_AMPLITUDE', 'NOISE_CUTOFF',
-           'NOISE_RMS', 'CLASS_SIGNALS', 'random_stream', 'sum_of_sines', 'sum_of_gaussians', 'single_frequency',
-           'three_frequency', 'gaussian_peaks', 'gaussian_pulses', 'background_sinusoid', 'high_frequency_noise',
-           'background_frequencies', 'generate_time_series', 'split_labels', 'example_indices', 'class_pair_axes',
-           'plot_time_series']
+           'NOISE_RMS', 'CLASS_SIGNALS', 'class_names_or_all', 'random_stream', 'sum_of_sines', 'sum_of_gaussians',
+           'single_frequency', 'three_frequency', 'gaussian_peaks', 'gaussian_pulses', 'background_sinusoid',
+           'high_frequency_noise', 'background_frequencies', 'generate_time_series', 'split_labels', 'example_indices',
+           'class_pair_axes', 'plot_time_series']
 
 # %% ../nbs/00_data.ipynb #216a8c00
 import zlib
@@ -26,6 +26,12 @@ BACKGROUND_FREQUENCY = 25.0  # Hz, the confounding sinusoid present in every cla
 BACKGROUND_AMPLITUDE = 0.5  # half the amplitude of a class sine: faint but visible
 NOISE_CUTOFF = 220.0  # Hz, the noise has no power below this frequency
 NOISE_RMS = 1.0  # root-mean-square amplitude of the noise
+
+# %% ../nbs/00_data.ipynb #9e1a5f18
+def class_names_or_all(class_names:Sequence[str]|None, # names for the labels, or None
+                      )->Sequence[str]: # the names given, or CLASS_NAMES
+    "The names to label classes with: the ones given, or the four classes for None."
+    return CLASS_NAMES if class_names is None else class_names
 
 # %% ../nbs/00_data.ipynb #e8e013d6
 def random_stream(seed:int, # the simulation's seed
@@ -123,7 +129,7 @@ def background_frequencies(background:bool|dict, # True, False, or {class name: 
                            class_names:Sequence[str]=None, # the classes, in label order; None: CLASS_NAMES
                           )->np.ndarray: # float64 (C,): each class's background frequency, NaN for none
     "The background frequency of every class for a `background` setting of `generate_time_series`."
-    class_names = CLASS_NAMES if class_names is None else class_names
+    class_names = class_names_or_all(class_names)
     if isinstance(background, bool):
         return np.full(len(class_names), BACKGROUND_FREQUENCY if background else np.nan)
     if not isinstance(background, dict) or any(c not in CLASS_NAMES for c in background):
@@ -142,7 +148,7 @@ def generate_time_series(num_obs_per_class:int=500, # observations of each class
                          noise:bool=True, # add the high-frequency noise
                         )->tuple[np.ndarray, np.ndarray]: # the series float32 (N, T), their labels int64 (N,)
     "Simulate `num_obs_per_class` noisy series of each class, grouped by class."
-    class_names = CLASS_NAMES if class_names is None else class_names
+    class_names = class_names_or_all(class_names)
     check_count(num_obs_per_class, "num_obs_per_class")
     _check_class_names(class_names)
     frequency = np.repeat(background_frequencies(background, class_names), num_obs_per_class)  # per series
@@ -210,7 +216,7 @@ def plot_time_series(x:np.ndarray, # series, shape (N, T)
                      sample_rate:float=SAMPLE_RATE, # Hz, for the time axis
                     )->plt.Figure: # two classes side by side, one series per row
     "Plot `per_class` series of every class, two classes side by side, each class titled above its column."
-    class_names = CLASS_NAMES if class_names is None else class_names
+    class_names = class_names_or_all(class_names)
     idx = example_indices(labels, per_class).reshape(per_class, -1)  # (observation, class)
     fig, axes = class_pair_axes(idx.shape[1], per_class, row_height=1.1)
     t = np.arange(x.shape[-1]) / sample_rate

@@ -24,7 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .core import batched_logits, check_choice, check_count, check_pair
-from .data import CLASS_NAMES, example_indices
+from .data import CLASS_NAMES, class_names_or_all, example_indices
 from .fast import NormalEquations, mask_blocks, packed_samples, regression_tree_importance, score_stream
 from .spectrogram import POWER_FLOOR, background_rows, show_spectrogram, spectrogram_extent
 from .viewer import KernelFreeViewer, image_panel, kernel_free_viewer
@@ -338,7 +338,7 @@ def lime_explorer(net:nn.Module, # the classifier to explain
                   seed:int=0, # seed of every explanation
                  )->widgets.interactive: # class, observation, samples and segmentation controls, and the figure
     "An interactive LIME explorer over the observations of each class."
-    labels, class_names = np.asarray(labels), CLASS_NAMES if class_names is None else class_names
+    labels, class_names = np.asarray(labels), class_names_or_all(class_names)
     members = {c: np.flatnonzero(labels == i) for i, c in enumerate(class_names)}
     segmentations = {"grid 40x6": grid_segmentation(images.shape[-2:]), "superpixels": "superpixels", "grid": "grid"}
 
@@ -380,7 +380,7 @@ def lime_viewer(images:np.ndarray, # spectrograms (N, 1, H, W)
     panels = [image_panel(spectrogram_extent(), "viridis", title="spectrogram, log10 power"),
               image_panel(spectrogram_extent(), "inferno", title="LIME map, importance")]
     names = [f"#{i}" for i in (range(len(images)) if ids is None else ids)]
-    class_names = CLASS_NAMES if class_names is None else class_names
+    class_names = class_names_or_all(class_names)
     return kernel_free_viewer(panels, [images[:, 0], maps], labels, class_names, names)
 
 # %% ../nbs/04_lime.ipynb #c1690640
@@ -436,7 +436,7 @@ def band_importance_table(net:nn.Module, # the classifier to explain
         importance = np.array([image_lime(net, images[i], int(labels[i]), segmentation=feature_map, seed=seed,
                                           num_samples=num_samples, device=device).feature_importance for i in idx])
         shares = region_share(importance[:, None], regions)
-        name = (CLASS_NAMES if class_names is None else class_names)[labels[idx[0]]]
+        name = class_names_or_all(class_names)[labels[idx[0]]]
         table.append(_band_row(name, shares, regions.mean(axis=-1)))
     return table
 

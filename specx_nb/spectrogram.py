@@ -20,8 +20,9 @@ from matplotlib.image import AxesImage
 from scipy import signal
 
 from .core import check_count
-from .data import (BACKGROUND_FREQUENCY, CLASS_NAMES, NUM_SAMPLES, SAMPLE_RATE, class_pair_axes,
-                           background_sinusoid, example_indices, generate_time_series, split_labels)
+from .data import (BACKGROUND_FREQUENCY, CLASS_NAMES, NUM_SAMPLES, SAMPLE_RATE, background_sinusoid,
+                           class_names_or_all, class_pair_axes, example_indices, generate_time_series,
+                           split_labels)
 from .viewer import KernelFreeViewer, image_panel, kernel_free_viewer, series_panel
 
 # %% ../nbs/01_spectrogram.ipynb #0f897474
@@ -133,7 +134,7 @@ def plot_spectrograms(images:np.ndarray, # spectrogram images (N, 1, H, W)
                       per_class:int=3, # spectrograms of each class
                      )->plt.Figure: # two classes side by side, one observation per row
     "Plot `per_class` spectrograms of every class in the layout of `plot_time_series`, on one colour scale."
-    class_names = CLASS_NAMES if class_names is None else class_names
+    class_names = class_names_or_all(class_names)
     idx = example_indices(labels, per_class).reshape(per_class, -1)  # (observation, class)
     fig, axes = class_pair_axes(idx.shape[1], per_class, row_height=1.3)
     lo, hi = np.percentile(images[idx], [1, 99.5])
@@ -172,7 +173,7 @@ def spectrogram_browser(x:np.ndarray, # series, shape (N, T)
                        )->widgets.interactive: # a class dropdown, an observation slider and the figure
     "An interactive browser over the observations of each class."
     labels = np.asarray(labels)
-    class_names = CLASS_NAMES if class_names is None else class_names
+    class_names = class_names_or_all(class_names)
     members = {c: np.flatnonzero(labels == i) for i, c in enumerate(class_names)}
 
     def show(class_name, observation):
@@ -209,7 +210,7 @@ def spectrogram_viewer(x:np.ndarray, # series, shape (N, T)
     extent = spectrogram_extent(x.shape[1], sample_rate)
     panels = [series_panel(sample_rate), image_panel(extent, "viridis", title="log10 power")]
     names = [f"observation {i}" for i in (range(len(x)) if ids is None else ids)]
-    class_names = CLASS_NAMES if class_names is None else class_names
+    class_names = class_names_or_all(class_names)
     return kernel_free_viewer(panels, [x, images[:, 0]], labels, class_names, names)
 
 # %% ../nbs/01_spectrogram.ipynb #2ecd49e3

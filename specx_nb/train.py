@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 import specx_nb
 from .core import batched_logits, check_count, torch_threads, write_atomically
-from .data import CLASS_NAMES
+from .data import CLASS_NAMES, class_names_or_all
 from .model import architecture_of, spectrogram_cnn
 from .spectrogram import IMAGE_SIZE, default_dataset
 
@@ -89,7 +89,7 @@ def scores_to_label(scores:np.ndarray, # classification scores (N, num_classes)
                     class_names:Sequence[str]=None, # every class, in label order; None: CLASS_NAMES
                    )->np.ndarray: # the name of the highest-scoring class of every row, (N,) of str
     "Turn scores into class names."
-    class_names = CLASS_NAMES if class_names is None else class_names
+    class_names = class_names_or_all(class_names)
     scores = np.asarray(scores)
     if scores.ndim != 2 or scores.shape[1] != len(class_names):
         raise ValueError(f"`scores` must have shape (N, {len(class_names)}) for {len(class_names)} classes, "
@@ -251,7 +251,7 @@ def classification_metrics(true_labels:np.ndarray, # the true class of every obs
                            class_names:Sequence[str]=None, # every class, in label order; None: CLASS_NAMES
                           )->dict: # accuracy, per-class accuracy (recall) and precision, and the confusion matrix
     "Overall and per-class accuracy of a set of predictions, as plain Python values."
-    class_names = CLASS_NAMES if class_names is None else class_names
+    class_names = class_names_or_all(class_names)
     true = _label_indices(true_labels, class_names, "true_labels")
     predicted = _label_indices(predicted_labels, class_names, "predicted_labels")
     if len(true) != len(predicted) or len(true) == 0:
@@ -296,7 +296,7 @@ def plot_confusion(true_labels:np.ndarray, # the true class of every observation
                    title:str="", # shown above the chart, before the overall accuracy
                   )->plt.Figure: # the confusion chart with per-class accuracy (right) and precision (below)
     "Draw the confusion chart of a set of predictions with row and column summaries."
-    class_names = CLASS_NAMES if class_names is None else class_names
+    class_names = class_names_or_all(class_names)
     metrics = classification_metrics(true_labels, predicted_labels, class_names)
     matrix, k = np.array(metrics["confusion_matrix"]), len(class_names)
     fig, ax = plt.subplots(figsize=(7.5, 2 + 0.9 * k), layout="constrained")

@@ -27,7 +27,7 @@ from scipy.stats import spearmanr
 from torch import nn
 
 from .core import Stages, check_count, device_of, evaluating, format_table, torch_threads
-from .data import CLASS_NAMES, example_indices
+from .data import CLASS_NAMES, class_names_or_all, example_indices
 from .lime import (excluded_fill, grid_segmentation, image_lime, importance_map, masked_images, masked_scores,
                            region_share)
 from .spectrogram import background_rows, default_dataset, show_spectrogram, signal_pixel_mask
@@ -195,7 +195,7 @@ def intervention_table(nets:dict[str, nn.Module], # the networks to evaluate, by
                        device:str|torch.device|None=None, # where to run them; None: where they are
                       )->dict: # {net: {version: {class: {"accuracy", "true_class_score"}}}}, plain floats
     "Per-class accuracy and mean true-class score of every network on every version of the images."
-    labels, class_names = np.asarray(labels), CLASS_NAMES if class_names is None else class_names
+    labels, class_names = np.asarray(labels), class_names_or_all(class_names)
     table = {}
     for net_name, net in nets.items():
         table[net_name] = {}
@@ -261,7 +261,7 @@ def plot_deletion_curves(curves:dict[str, np.ndarray], # per method, the mean cu
                          class_names:Sequence[str]|None=None, # names; None: CLASS_NAMES
                         )->plt.Figure: # one panel per class, one above the other; one line per method
     "Draw mean deletion curves per class, each method's area in the legend beside its panel."
-    class_names = CLASS_NAMES if class_names is None else class_names
+    class_names = class_names_or_all(class_names)
     fig, axes = plt.subplots(len(class_names), 1, figsize=(_FIGURE_WIDTH, 2.1 * len(class_names)), sharex=True,
                              sharey=True, squeeze=False, layout="constrained")
     for c, (ax, name) in enumerate(zip(axes[:, 0], class_names)):
