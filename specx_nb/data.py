@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .core import check_count
+from .core import COLUMN_INCHES, check_count
 
 # %% ../nbs/00_data.ipynb #7b49a555
 CLASS_NAMES = ("SingleFrequency", "ThreeFrequency", "Gaussian", "Pulse")  # the four classes, in label order
@@ -199,7 +199,7 @@ def class_pair_axes(num_classes:int, # how many classes the figure shows
     pairs = -(-num_classes // 2)
     rows = [("panel",) * per_class + ("gap",)] * pairs
     ratios = [1 if kind == "panel" else 0.25 for block in rows for kind in block][:-1]
-    fig = plt.figure(figsize=(7.5, row_height * sum(ratios)), layout="constrained")
+    fig = plt.figure(figsize=(COLUMN_INCHES, row_height * sum(ratios)), layout="constrained")
     grid = fig.add_gridspec(len(ratios), 2, height_ratios=ratios)
     axes = np.empty((per_class, 2 * pairs), dtype=object)
     for (k, c), _ in np.ndenumerate(axes):

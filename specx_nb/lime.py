@@ -23,7 +23,7 @@ from sklearn.tree import DecisionTreeRegressor
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import batched_logits, check_choice, check_count, check_pair
+from .core import COLUMN_INCHES, batched_logits, check_choice, check_count, check_pair
 from .data import CLASS_NAMES, class_names_or_all, example_indices
 from .fast import NormalEquations, mask_blocks, packed_samples, regression_tree_importance, score_stream
 from .spectrogram import POWER_FLOOR, background_rows, show_spectrogram, spectrogram_extent
@@ -321,7 +321,7 @@ def plot_lime_grid(images:np.ndarray, # spectrograms (N, 1, H, W)
         raise ValueError(f"`images`, `maps` and `titles` must have the same length, "
                          f"got {len(images)}, {len(maps)} and {len(titles)}")
     rows = -(-len(images) // pairs_per_row)
-    fig, axes = plt.subplots(rows, 2 * pairs_per_row, figsize=(7.5 * pairs_per_row, 2.4 * rows),
+    fig, axes = plt.subplots(rows, 2 * pairs_per_row, figsize=(COLUMN_INCHES * pairs_per_row, 2.4 * rows),
                              squeeze=False, layout="constrained")
     pairs = axes.reshape(rows * pairs_per_row, 2)
     for pair, image, score_map, title in zip(pairs, images, maps, titles): plot_lime(image, score_map, title, axes=pair)

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter
 
-from .core import batched_logits, check_choice, check_count, torch_threads
+from .core import COLUMN_INCHES, batched_logits, check_choice, check_count, torch_threads
 from .data import BACKGROUND_FREQUENCY, CLASS_NAMES, background_frequencies, example_indices, generate_time_series
 from .lime import grid_segmentation, image_lime, region_features, region_share
 from .model import HEADS
@@ -292,8 +292,8 @@ def plot_reliance(records:Sequence[dict], # from population_records
                  )->plt.Figure: # one panel per data variant, one above the other
     "The change of the logit margin when the background is removed, per network and class, with 95% intervals."
     variants = list(dict.fromkeys(r["variant"] for r in records))
-    fig, axes = plt.subplots(len(variants), 1, figsize=(7.5, 1.8 * len(variants) + 0.6), sharex=True, sharey=True,
-                             squeeze=False, layout="constrained")  # 7.5 inches: the site's column at 100 dpi
+    fig, axes = plt.subplots(len(variants), 1, figsize=(COLUMN_INCHES, 1.8 * len(variants) + 0.6), sharex=True, sharey=True,
+                             squeeze=False, layout="constrained")
     for ax, variant in zip(axes[:, 0], variants):
         for k, (head, marker) in enumerate(zip(HEADS, "os")):
             chosen = [r for r in records if r["variant"] == variant and r["head"] == head]
@@ -312,7 +312,7 @@ def plot_detection(detection:Sequence[dict], # from detection_table
     "Bar chart of how well every reading detects reliance on the background (ROC AUC)."
     names = list(dict.fromkeys(row["reading"] for row in detection))
     auc = {(row["reading"], row["kind"]): row["auc"] for row in detection}
-    fig, ax = plt.subplots(figsize=(7.5, 0.28 * len(names) + 1.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 0.28 * len(names) + 1.2), layout="constrained")
     y = np.arange(len(names))
     for offset, kind in [(-0.2, "positive"), (0.2, "absolute")]:
         ax.barh(y + offset, [auc[n, kind] for n in names], 0.4, label=f"{kind} share")

@@ -19,7 +19,7 @@ from IPython.display import display
 from matplotlib.image import AxesImage
 from scipy import signal
 
-from .core import check_count
+from .core import COLUMN_INCHES, check_count
 from .data import (BACKGROUND_FREQUENCY, CLASS_NAMES, NUM_SAMPLES, SAMPLE_RATE, background_sinusoid,
                            class_names_or_all, class_pair_axes, example_indices, generate_time_series,
                            split_labels)
@@ -155,7 +155,7 @@ def plot_observation(x:np.ndarray, # one series, shape (T,)
                      sample_rate:float=SAMPLE_RATE, # Hz
                     )->plt.Figure: # the series above, the spectrogram below
     "Plot one series above its spectrogram."
-    fig, (ax_x, ax_s) = plt.subplots(2, 1, figsize=(7.5, 4.6), layout="constrained",
+    fig, (ax_x, ax_s) = plt.subplots(2, 1, figsize=(COLUMN_INCHES, 4.6), layout="constrained",
                                      gridspec_kw={"height_ratios": [1, 1.3]})
     ax_x.plot(np.arange(len(x)) / sample_rate, x, lw=0.6)
     ax_x.set_xlabel("Time (s)")

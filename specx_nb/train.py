@@ -29,7 +29,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 import specx_nb
-from .core import batched_logits, check_count, torch_threads, write_atomically
+from .core import COLUMN_INCHES, batched_logits, check_count, torch_threads, write_atomically
 from .data import CLASS_NAMES, class_names_or_all
 from .model import architecture_of, spectrogram_cnn
 from .spectrogram import IMAGE_SIZE, default_dataset
@@ -207,7 +207,7 @@ def plot_training_progress(history:dict, # a history from train_network
     "Plot the training and validation curves of a history, like the original's training-progress plot."
     missing = [k for k in HISTORY_KEYS if k not in history]
     if missing: raise ValueError(f"`history` lacks the keys {missing}")
-    fig, axes = plt.subplots(2, 1, figsize=(7.5, 5.5), sharex=True)
+    fig, axes = plt.subplots(2, 1, figsize=(COLUMN_INCHES, 5.5), sharex=True)
     iterations = np.arange(1, len(history["iteration_train_loss"]) + 1)
     for ax, key, scale, label in ((axes[0], "accuracy", 100, "Accuracy (%)"), (axes[1], "loss", 1, "Loss")):
         train = scale * np.asarray(history[f"iteration_train_{key}"])
@@ -299,7 +299,7 @@ def plot_confusion(true_labels:np.ndarray, # the true class of every observation
     class_names = class_names_or_all(class_names)
     metrics = classification_metrics(true_labels, predicted_labels, class_names)
     matrix, k = np.array(metrics["confusion_matrix"]), len(class_names)
-    fig, ax = plt.subplots(figsize=(7.5, 2 + 0.9 * k), layout="constrained")
+    fig, ax = plt.subplots(figsize=(COLUMN_INCHES, 2 + 0.9 * k), layout="constrained")
     _count_cells(ax, matrix)
     summary = k + 0.15  # the row and the column of summaries, a little apart from the counts
     _summary_cells(ax, metrics["per_class_accuracy"].values(), (summary, 0), vertical=True)

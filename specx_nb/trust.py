@@ -26,7 +26,8 @@ from scipy.integrate import trapezoid
 from scipy.stats import spearmanr
 from torch import nn
 
-from .core import Stages, check_count, device_of, evaluating, format_table, torch_threads
+from .core import (COLUMN_INCHES, Stages, check_count, device_of, evaluating, format_table,
+                           torch_threads)
 from .data import CLASS_NAMES, class_names_or_all, example_indices
 from .lime import (excluded_fill, grid_segmentation, image_lime, importance_map, masked_images, masked_scores,
                            region_share)
@@ -73,7 +74,6 @@ def _outline(ax, artist, mask, **kwargs):
                    **{"colors": "w", "linewidths": 1.0, **kwargs})
 
 _TRUTH_COLOURS = ("#30123b", "tab:red", "white")  # other features, background features, signal features
-_FIGURE_WIDTH = 7.5  # inches: the site's column at 100 dpi, two image panels side by side at most
 
 def plot_ground_truth(images:np.ndarray, # spectrograms (N, 1, H, W)
                       signal:np.ndarray, # bool (N, K): each image's signal features
@@ -82,7 +82,7 @@ def plot_ground_truth(images:np.ndarray, # spectrograms (N, 1, H, W)
                       titles:Sequence[str], # one title per image
                      )->plt.Figure: # one row per image: the spectrogram beside its true features
     "Draw spectrograms beside their true features: signal in white, background band in red."
-    fig, axes = plt.subplots(len(images), 2, figsize=(_FIGURE_WIDTH, 1.9 * len(images) + 0.4), squeeze=False,
+    fig, axes = plt.subplots(len(images), 2, figsize=(COLUMN_INCHES, 1.9 * len(images) + 0.4), squeeze=False,
                              layout="constrained")
     colours = ListedColormap(_TRUTH_COLOURS)
     for (left, right), image, sig, bg, title in zip(axes, images, signal, background, titles):
@@ -120,7 +120,7 @@ def plot_relevance_mass(relevance:dict, # {method: {class: mean relevance mass}}
                         background:dict, # {method: {class: mean background share}}, the same keys
                        )->plt.Figure: # two panels: share on the signal above, on the band below
     "Bar charts of the share of positive importance on the true signal and on the background band."
-    fig, axes = plt.subplots(2, 1, figsize=(_FIGURE_WIDTH, 5), sharex=True, layout="constrained")
+    fig, axes = plt.subplots(2, 1, figsize=(COLUMN_INCHES, 5), sharex=True, layout="constrained")
     for ax, table, title in [(axes[0], relevance, "on the true signal (relevance mass)"),
                              (axes[1], background, "on the background band")]:
         _grouped_bars(ax, table, baseline="uniform")
@@ -213,7 +213,7 @@ def intervention_table(nets:dict[str, nn.Module], # the networks to evaluate, by
 def plot_intervention(table:dict, # from intervention_table: {net: {version: {class: numbers}}}
                      )->plt.Figure: # two panels: accuracy above, mean true-class score below
     "Bar charts of every network's accuracy and true-class score on every version of the images."
-    fig, axes = plt.subplots(2, 1, figsize=(_FIGURE_WIDTH, 5), sharex=True, layout="constrained")
+    fig, axes = plt.subplots(2, 1, figsize=(COLUMN_INCHES, 5), sharex=True, layout="constrained")
     for ax, key, title in [(axes[0], "accuracy", "Accuracy"), (axes[1], "true_class_score", "Mean true-class score")]:
         bars = {f"{net}: {version}".replace("_", " "): {c: v[key] for c, v in per_class.items()}
                 for net, versions in table.items() for version, per_class in versions.items()}
@@ -262,7 +262,7 @@ def plot_deletion_curves(curves:dict[str, np.ndarray], # per method, the mean cu
                         )->plt.Figure: # one panel per class, one above the other; one line per method
     "Draw mean deletion curves per class, each method's area in the legend beside its panel."
     class_names = class_names_or_all(class_names)
-    fig, axes = plt.subplots(len(class_names), 1, figsize=(_FIGURE_WIDTH, 2.1 * len(class_names)), sharex=True,
+    fig, axes = plt.subplots(len(class_names), 1, figsize=(COLUMN_INCHES, 2.1 * len(class_names)), sharex=True,
                              sharey=True, squeeze=False, layout="constrained")
     for c, (ax, name) in enumerate(zip(axes[:, 0], class_names)):
         for method, curve in curves.items():
@@ -305,7 +305,7 @@ def rank_correlation(a:np.ndarray, # (K,): one map's feature importances
 def plot_randomization(correlations:dict, # {surrogate: {comparison: {class: mean Spearman correlation}}}
                       )->plt.Figure: # one panel per surrogate, one above the other
     "Bar charts of the rank correlation between the trained network's maps and the maps they are compared with."
-    fig, axes = plt.subplots(len(correlations), 1, figsize=(_FIGURE_WIDTH, 2.5 * len(correlations)), sharex=True,
+    fig, axes = plt.subplots(len(correlations), 1, figsize=(COLUMN_INCHES, 2.5 * len(correlations)), sharex=True,
                              sharey=True, squeeze=False, layout="constrained")
     for ax, (surrogate, table) in zip(axes[:, 0], correlations.items()):
         _grouped_bars(ax, {name.replace("_", " "): values for name, values in table.items()})
@@ -343,7 +343,7 @@ def plot_stability(sample_counts:Sequence[int], # the numbers of samples tried
                    min_agreement:float=_MIN_AGREEMENT, # the agreement line to draw
                   )->plt.Figure: # one panel per surrogate, one above the other
     "Draw top-k agreement between seeds against the number of LIME samples."
-    fig, axes = plt.subplots(len(agreement), 1, figsize=(_FIGURE_WIDTH, 2.5 * len(agreement)), sharex=True,
+    fig, axes = plt.subplots(len(agreement), 1, figsize=(COLUMN_INCHES, 2.5 * len(agreement)), sharex=True,
                              sharey=True, squeeze=False, layout="constrained")
     for ax, (surrogate, values) in zip(axes[:, 0], agreement.items()):
         values = np.asarray(values)
@@ -378,7 +378,7 @@ def plot_method_maps(images:np.ndarray, # spectrograms (N, 1, H, W)
                     )->plt.Figure: # per image, the spectrogram then one map per method, two panels a row
     "Draw each spectrogram beside its maps from several explainers, the true signal outlined."
     rows = (len(maps) + 2) // 2  # rows of two panels per image
-    fig, axes = plt.subplots(rows * len(images), 2, figsize=(_FIGURE_WIDTH, 1.4 * rows * len(images)),
+    fig, axes = plt.subplots(rows * len(images), 2, figsize=(COLUMN_INCHES, 1.4 * rows * len(images)),
                              squeeze=False, layout="constrained")
     for i, (image, title) in enumerate(zip(images, titles)):
         panels = axes[rows * i:rows * (i + 1)].ravel()
