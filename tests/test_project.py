@@ -123,3 +123,57 @@ def test_public_functions_documented_and_shown(module_name):
         assert not missing, f"{module_name}.{name} lacks docments for {missing}"
         assert docments(obj, full=True)["return"]["docment"], f"{module_name}.{name} lacks a return docment"
         assert f"show_doc({name})" in sources, f"no show_doc({name}) in the chapters"
+
+
+def chapter_order():
+    "{module name: the position of its chapter in the reading order}."
+    order = {}
+    for i, nb in enumerate(CHAPTERS):
+        m = re.search(r"#\|\s*default_exp\s+([\w.]+)", nb.read_text())
+        if m: order[m.group(1)] = i
+    return order
+
+
+def package_imports(module_file):
+    "The specx_nb modules that a module imports, anywhere in it (inside functions too)."
+    import ast
+    found = set()
+    for node in ast.walk(ast.parse(module_file.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            name = "." * node.level + (node.module or "")
+            if node.level or name.startswith("specx_nb"):
+                found.add(name.lstrip(".").removeprefix("specx_nb").lstrip(".").split(".")[0])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("specx_nb.")}
+    return found - {""}
+
+
+def test_chapters_import_only_earlier_chapters():
+    "A reader of chapter N meets no name from a later chapter: no module imports a later one, not even lazily."
+    order = chapter_order()
+    later = [f"{m} imports {t}" for m, i in order.items()
+             for t in package_imports(ROOT / "specx_nb" / f"{m}.py") if t in order and order[t] > i]
+    assert not later, later
+
+
+def test_modules_stay_small():
+    "One theme per module: none over 400 lines."
+    long = {p.name: n for p in (ROOT / "specx_nb").glob("[a-z]*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, long
+
+
+def test_few_exported_constants():
+    "Tuning numbers are keyword defaults or private: at most 12 exported constants in the whole package."
+    constants = [f"{m}.{n}" for m in exported_modules() for n in importlib.import_module(m).__all__ if n.isupper()]
+    assert len(constants) <= 12, constants
+
+
+def test_no_private_name_imported_across_modules():
+    "Helpers that several modules need are public; nothing imports another module's private name."
+    import ast
+    private = []
+    for path in (ROOT / "specx_nb").glob("[a-z]*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("specx_nb")):
+                private += [f"{path.stem}: {a.name}" for a in node.names if a.name.startswith("_")]
+    assert not private, private
