@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['occlusion', 'grad_cam', 'integrated_gradients', 'kernel_shap']
 
-# %% ../nbs/09_explainers.ipynb #23afcb25
+# %% ../nbs/09_explainers.ipynb #46075c6b
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,7 +17,7 @@ from .core import SettingError, check_count, device_of, evaluating
 from .lime import SCORES, scores_from_logits
 from .regions import feature_means, fill_image
 
-# %% ../nbs/09_explainers.ipynb #779a8866
+# %% ../nbs/09_explainers.ipynb #3ede0dfa
 def _scoring(net, score):
     "A function of images whose column c is the score of class c."
     if score not in SCORES: raise SettingError("score", f"must be one of {SCORES}, got {score!r}")
@@ -30,7 +30,7 @@ def _inputs(images, channels, fill, device):
     "Images, their fills and the classes, as tensors on the device; errors name the argument."
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4: raise SettingError("images", f"must have shape (N, C, H, W), got {images.shape}")
-    classes = np.broadcast_to(np.asarray(channels), (len(images),))
+    classes = np.broadcast_to(np.asarray(channels), (len(images),)).copy()
     if not np.issubdtype(classes.dtype, np.integer): raise SettingError("channels", f"must be class indices, got {channels!r}")
     fills = np.stack([fill_image(image, fill) for image in images])
     as_tensor = lambda a, dtype=torch.float32: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
@@ -41,7 +41,7 @@ def _per_feature(pixel_attributions, feature_map):
     summed = pixel_attributions.detach().cpu().double().sum(dim=1).numpy()
     return feature_means(summed, feature_map) * np.bincount(feature_map.ravel())
 
-# %% ../nbs/09_explainers.ipynb #f84fbf9f
+# %% ../nbs/09_explainers.ipynb #028b77f4
 def occlusion(net:nn.Module, # the classifier: images (N, C, H, W) to logits
               images:np.ndarray, # (N, C, H, W)
               channels:int|Sequence[int], # the class explained, or one per image
@@ -60,7 +60,7 @@ def occlusion(net:nn.Module, # the classifier: images (N, C, H, W) to logits
     first_pixel = np.unique(feature_map.ravel(), return_index=True)[1]  # every pixel of a feature holds its value
     return attributions.sum(dim=1).flatten(1)[:, first_pixel].double().cpu().numpy()
 
-# %% ../nbs/09_explainers.ipynb #c8800f5c
+# %% ../nbs/09_explainers.ipynb #232822a0
 def _last_relu(net):
     "The last ReLU module of `net`: for `spectrogram_cnn`, the output of its last convolution block."
     relus = [m for m in net.modules() if isinstance(m, nn.ReLU)]
@@ -84,7 +84,7 @@ def grad_cam(net:nn.Module, # the classifier: images (N, C, H, W) to logits
         pixels = LayerAttribution.interpolate(cam, tuple(feature_map.shape), "bilinear")
     return _per_feature(pixels, feature_map)
 
-# %% ../nbs/09_explainers.ipynb #20eed6d7
+# %% ../nbs/09_explainers.ipynb #7d1e0ee6
 def integrated_gradients(net:nn.Module, # the classifier: images (N, C, H, W) to logits
                          images:np.ndarray, # (N, C, H, W)
                          channels:int|Sequence[int], # the class explained, or one per image
@@ -103,7 +103,7 @@ def integrated_gradients(net:nn.Module, # the classifier: images (N, C, H, W) to
                                                                         n_steps=steps)
     return _per_feature(pixels, feature_map)
 
-# %% ../nbs/09_explainers.ipynb #1a237fad
+# %% ../nbs/09_explainers.ipynb #1cfa7c2b
 def kernel_shap(net:nn.Module, # the classifier: images (N, C, H, W) to logits
                 images:np.ndarray, # (N, C, H, W)
                 channels:int|Sequence[int], # the class explained, or one per image
