@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['StridedMaxPool', 'TimeMax', 'inference_network', 'fast_scores', 'ClosedFormRidge', 'BitTree', 'fast_image_lime']
 
-# %% ../nbs/08_fast_lime.ipynb #56cc23e1
+# %% ../nbs/08_fast_lime.ipynb #b2f7e7ef
 import copy
 import functools
 import weakref
@@ -19,9 +19,9 @@ from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from .core import SettingError, check_count, device_of, evaluating
-from .lime import LimeExplanation, image_lime, scores_from_logits
+from .lime import LimeExplanation, as_image, image_lime, scores_from_logits
 
-# %% ../nbs/08_fast_lime.ipynb #6c60dcaa
+# %% ../nbs/08_fast_lime.ipynb #b3f31df1
 class StridedMaxPool(nn.Module):
     "Max pooling whose stride is its kernel, as the maximum of strided views: the values of nn.MaxPool2d, faster."
     def __init__(self, kernel:tuple[int, int]): # the pooling window, (rows, columns)
@@ -32,16 +32,16 @@ class StridedMaxPool(nn.Module):
         rows = functools.reduce(torch.maximum, [x[..., i:h // kh * kh:kh, :w // kw * kw] for i in range(kh)])
         return functools.reduce(torch.maximum, [rows[..., j::kw] for j in range(kw)])
 
-# %% ../nbs/08_fast_lime.ipynb #dc61dc1b
+# %% ../nbs/08_fast_lime.ipynb #81698ca8
 class TimeMax(nn.Module):
     "The maximum over the last axis, kept as an axis of length one: the values of nn.AdaptiveMaxPool2d((None, 1))."
     def __init__(self): super().__init__()  # no settings
     def forward(self, x): return x.amax(dim=-1, keepdim=True)
 
-# %% ../nbs/08_fast_lime.ipynb #45e4ff0a
+# %% ../nbs/08_fast_lime.ipynb #0a2b71d7
 def _pair(value): return tuple(value) if isinstance(value, (tuple, list)) else (value, value)
 
-# %% ../nbs/08_fast_lime.ipynb #7e6b82a7
+# %% ../nbs/08_fast_lime.ipynb #d705fd2c
 def _fast_pool(layer):
     "The faster equivalent of a max-pooling layer, or the layer itself."
     if (type(layer) is nn.MaxPool2d and _pair(layer.stride) == _pair(layer.kernel_size) and _pair(layer.padding) == (0, 0)
@@ -51,7 +51,7 @@ def _fast_pool(layer):
         return TimeMax()
     return layer
 
-# %% ../nbs/08_fast_lime.ipynb #8fb71955
+# %% ../nbs/08_fast_lime.ipynb #6163fad4
 def _rewritten(layers, rewrites):
     "The layers of an evaluation-mode nn.Sequential with the named rewrites made."
     out, pools = [], (nn.MaxPool2d, nn.AdaptiveMaxPool2d, StridedMaxPool, TimeMax)
@@ -68,20 +68,20 @@ def _rewritten(layers, rewrites):
         out.append(layer)
     return out
 
-# %% ../nbs/08_fast_lime.ipynb #5ff4ab9f
+# %% ../nbs/08_fast_lime.ipynb #34d7fc0d
 _REWRITES = ("fold_batchnorm", "fast_max_pool", "relu_after_pool", "channels_last")  # the first three by default
 
-# %% ../nbs/08_fast_lime.ipynb #741efb5b
+# %% ../nbs/08_fast_lime.ipynb #ad997cab
 _COPIES = weakref.WeakKeyDictionary()  # network -> (key, its rewritten copy)
 
-# %% ../nbs/08_fast_lime.ipynb #25a9d717
+# %% ../nbs/08_fast_lime.ipynb #f506682e
 def _copy_key(net, device, rewrites):
     "Everything whose change calls for a new copy: the rewrites, the device, the layers and every tensor's version."
     tensors = [*net.parameters(), *net.buffers()]
     return (tuple(rewrites), str(device), tuple(map(id, net.modules())),
             tuple((t.data_ptr(), t._version, t.dtype) for t in tensors))
 
-# %% ../nbs/08_fast_lime.ipynb #d19e4b2d
+# %% ../nbs/08_fast_lime.ipynb #c874b877
 def inference_network(net:nn.Module, # the classifier
                       device:str|torch.device|None=None, # None: where net is
                       rewrites:tuple|None=None, # rewrite names; None: the first three
@@ -101,7 +101,7 @@ def inference_network(net:nn.Module, # the classifier
     _COPIES[net] = (key, fast.requires_grad_(False))
     return fast
 
-# %% ../nbs/08_fast_lime.ipynb #923acd9a
+# %% ../nbs/08_fast_lime.ipynb #86ffd1cc
 def _leading_affine(runner):
     "The runner without a leading evaluation-mode BatchNorm2d, and that layer (or None)."
     first = runner[0] if isinstance(runner, nn.Sequential) and len(runner) > 1 else None
@@ -109,16 +109,16 @@ def _leading_affine(runner):
         return runner[1:], first
     return runner, None
 
-# %% ../nbs/08_fast_lime.ipynb #f4b10670
+# %% ../nbs/08_fast_lime.ipynb #7207e7dd
 def _blend_inputs(runner, image, fill, device):
     "The network to run, and the image and the fill it blends, with a leading normalisation applied to both."
     runner, affine = _leading_affine(runner)
     dtype = next(runner.parameters(), torch.empty(0)).dtype
-    image, fill = (torch.as_tensor(a, dtype=dtype, device=device)[None] for a in (image, fill))
+    image, fill = (torch.as_tensor(as_image(a), dtype=dtype, device=device)[None] for a in (image, fill))
     if affine is not None: image, fill = affine(image), affine(fill)
     return runner, fill, image - fill
 
-# %% ../nbs/08_fast_lime.ipynb #b1a42189
+# %% ../nbs/08_fast_lime.ipynb #981e51f1
 def fast_scores(net:nn.Module, # maps images (N, C, H, W) to logits
                 image:np.ndarray, # float32 (C, H, W)
                 fill:np.ndarray, # float32 (C, H, W), from fill_image
@@ -145,7 +145,7 @@ def fast_scores(net:nn.Module, # maps images (N, C, H, W) to logits
             scores.append(scores_from_logits(logits, channels, score))
         return torch.cat(scores).cpu().numpy()
 
-# %% ../nbs/08_fast_lime.ipynb #6cf6278d
+# %% ../nbs/08_fast_lime.ipynb #c95495fb
 class ClosedFormRidge(RegressorMixin, BaseEstimator):
     "scikit-learn's Ridge with an intercept, solved in closed form from sums gathered a block at a time."
     def __init__(self,
@@ -179,10 +179,10 @@ class ClosedFormRidge(RegressorMixin, BaseEstimator):
         "The fitted predictions."
         return np.asarray(X, np.float64) @ self.coef_.T + self.intercept_
 
-# %% ../nbs/08_fast_lime.ipynb #1d194094
+# %% ../nbs/08_fast_lime.ipynb #4c1a5383
 _BLOCK = 1024  # samples unpacked and summed at a time
 
-# %% ../nbs/08_fast_lime.ipynb #7598ed1a
+# %% ../nbs/08_fast_lime.ipynb #779f248f
 def _node_blocks(samples, sizes):
     "The samples of nodes of `sizes`, node by node, a block at a time, each with the node of every sample."
     ends = np.cumsum(sizes)
@@ -190,7 +190,7 @@ def _node_blocks(samples, sizes):
         positions = np.arange(start, min(start + _BLOCK, len(samples)))
         yield samples[positions], np.searchsorted(ends, positions, side="right")
 
-# %% ../nbs/08_fast_lime.ipynb #2b159dab
+# %% ../nbs/08_fast_lime.ipynb #2b279a1b
 def _on_sums(packed_masks, samples, node, values, num_features):
     "(V, nodes, K): the sums of `values` (V, n) over the samples of each node that have each feature on."
     first, local = node[0], node - node[0]  # the samples come node by node
@@ -201,7 +201,7 @@ def _on_sums(packed_masks, samples, node, values, num_features):
     on = np.unpackbits(packed_masks[samples], axis=1, count=num_features).astype(np.float64)
     return first, (by_node @ on).reshape(len(values), span, -1)
 
-# %% ../nbs/08_fast_lime.ipynb #38e3ef08
+# %% ../nbs/08_fast_lime.ipynb #719d3bad
 class _Tree:
     "The samples of a regression tree on packed 0/1 features, and its importances, grown a level at a time."
     def __init__(self, packed_masks, num_features, response, weights, *, min_samples_split, seed):
@@ -271,7 +271,7 @@ class _Tree:
         total = self.importance.sum()
         return self.importance / total if total > 0 else self.importance
 
-# %% ../nbs/08_fast_lime.ipynb #3a0aa81f
+# %% ../nbs/08_fast_lime.ipynb #8e553c2f
 def _packed_samples(X, y, sample_weight):
     "The masks packed eight to a byte, the responses and the weights, checked; errors name fit's arguments."
     X = np.asarray(X)
@@ -285,7 +285,7 @@ def _packed_samples(X, y, sample_weight):
     if np.any(weights <= 0): raise SettingError("sample_weight", "must be positive")
     return np.packbits(X.astype(bool, copy=False), axis=1), y, weights
 
-# %% ../nbs/08_fast_lime.ipynb #b926951b
+# %% ../nbs/08_fast_lime.ipynb #b4ffbf01
 class BitTree(BaseEstimator):
     "The feature importances of a full-depth weighted regression tree on 0/1 features, grown a level at a time."
     def __init__(self,
@@ -303,10 +303,10 @@ class BitTree(BaseEstimator):
         self.feature_importances_ = tree.grow()
         return self
 
-# %% ../nbs/08_fast_lime.ipynb #f4ec7950
+# %% ../nbs/08_fast_lime.ipynb #3c35c430
 _FAST_SURROGATES = {"linear": ClosedFormRidge(), "fast_tree": BitTree()}  # the names fast_image_lime maps
 
-# %% ../nbs/08_fast_lime.ipynb #3335991b
+# %% ../nbs/08_fast_lime.ipynb #bf875730
 def fast_image_lime(net:nn.Module, # the classifier: images (N, C, H, W) to logits
                     image:np.ndarray|torch.Tensor, # (C, H, W) or (H, W)
                     channel:int|Sequence[int], # one class or several

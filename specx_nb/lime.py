@@ -8,7 +8,7 @@ __all__ = ['SCORES', 'grid_segmentation', 'as_image', 'segmentation_map', 'sampl
            'LimeExplanation', 'as_classes', 'check_network', 'masked_scores', 'image_lime', 'plot_lime',
            'plot_lime_grid', 'lime_explorer', 'lime_viewer']
 
-# %% ../nbs/07_lime.ipynb #3931149f
+# %% ../nbs/07_lime.ipynb #5d265b9d
 import math
 from collections import namedtuple
 from collections.abc import Callable, Sequence
@@ -29,7 +29,7 @@ from .regions import fill_image
 from .spectrogram import show_spectrogram, spectrogram_extent
 from .viewer import KernelFreeViewer, image_panel, kernel_free_viewer
 
-# %% ../nbs/07_lime.ipynb #78b4a2d2
+# %% ../nbs/07_lime.ipynb #d0065687
 def grid_segmentation(image_size:tuple[int, int], # (H, W) of the image
                       grid:tuple[int, int]=(40, 6), # (rows, columns), at most one per pixel
                      )->np.ndarray: # int64 (H, W): each pixel's feature
@@ -40,7 +40,7 @@ def grid_segmentation(image_size:tuple[int, int], # (H, W) of the image
     cols = ((np.arange(w) + 0.5) * c / w).astype(np.int64)
     return rows[:, None] * c + cols
 
-# %% ../nbs/07_lime.ipynb #6288c2ec
+# %% ../nbs/07_lime.ipynb #71d744ba
 def as_image(image:np.ndarray|torch.Tensor, # (C, H, W) or (H, W)
             )->np.ndarray: # float32 (C, H, W)
     "An image as a float32 numpy array with a channel axis."
@@ -51,14 +51,14 @@ def as_image(image:np.ndarray|torch.Tensor, # (C, H, W) or (H, W)
         raise ValueError(f"`image` must have shape (C, H, W) or (H, W), got {image.shape}")
     return image
 
-# %% ../nbs/07_lime.ipynb #c814de06
+# %% ../nbs/07_lime.ipynb #745aedb8
 def _square_grid(image_size, num_features):
     "Rows and columns of a grid of about `num_features` roughly square cells."
     h, w = image_size
     rows = min(max(round(math.sqrt(num_features * h / w)), 1), h)
     return rows, min(max(round(num_features / rows), 1), w)
 
-# %% ../nbs/07_lime.ipynb #b003c593
+# %% ../nbs/07_lime.ipynb #9543d64d
 def _superpixels(image, num_features, compactness=(0.1, 1.0, 10.0), share=0.6):
     "SLIC superpixels of a (C, H, W) image, channels scaled to [0, 1]: the first compactness that gives enough."
     low, span = image.min(axis=(1, 2), keepdims=True), np.ptp(image, axis=(1, 2), keepdims=True)
@@ -70,7 +70,7 @@ def _superpixels(image, num_features, compactness=(0.1, 1.0, 10.0), share=0.6):
     raise SettingError("num_features", f"is {num_features}, but superpixels found only {found} features on this "
                        f"{image.shape[1]}-by-{image.shape[2]} image; ask for fewer, or pass segmentation=\"grid\"")
 
-# %% ../nbs/07_lime.ipynb #d9f414f6
+# %% ../nbs/07_lime.ipynb #b58b8a32
 def _labels(image, segmentation, num_features):
     "The integer labels of every pixel, before renumbering."
     if isinstance(segmentation, str):
@@ -86,7 +86,7 @@ def _labels(image, segmentation, num_features):
                          f"got {labels.shape}")
     return labels
 
-# %% ../nbs/07_lime.ipynb #834ecc26
+# %% ../nbs/07_lime.ipynb #76e802e8
 def segmentation_map(image:np.ndarray, # (C, H, W) or (H, W)
                      segmentation:str|np.ndarray="superpixels", # a name or a map
                      num_features:int=49, # about how many features a name makes
@@ -97,7 +97,7 @@ def segmentation_map(image:np.ndarray, # (C, H, W) or (H, W)
     if len(values) < 2: raise ValueError(f"`segmentation` must have at least 2 features, got {len(values)}")
     return feature_map.reshape(labels.shape).astype(np.int64)
 
-# %% ../nbs/07_lime.ipynb #54863c2a
+# %% ../nbs/07_lime.ipynb #b07d83dc
 def sample_masks(num_samples:int, # how many masks
                  num_features:int, # K, the features of each mask
                  seed:int|None=None, # fixes the masks; None: fresh randomness
@@ -107,7 +107,7 @@ def sample_masks(num_samples:int, # how many masks
     check_count(num_features, "num_features")
     return np.random.default_rng(seed).integers(0, 2, (num_samples, num_features), dtype=bool)
 
-# %% ../nbs/07_lime.ipynb #f4a56bf9
+# %% ../nbs/07_lime.ipynb #3b865cd4
 def masked_images(image:np.ndarray, # (C, H, W) or (H, W)
                   fill:np.ndarray, # float32 (C, H, W), from fill_image
                   feature_map:np.ndarray, # int (H, W): each pixel's feature
@@ -117,10 +117,10 @@ def masked_images(image:np.ndarray, # (C, H, W) or (H, W)
     pixels_on = np.asarray(masks, bool)[:, feature_map][:, None]  # (S, 1, H, W): each pixel's feature's value
     return np.where(pixels_on, as_image(image), fill).astype(np.float32)
 
-# %% ../nbs/07_lime.ipynb #40b912d2
+# %% ../nbs/07_lime.ipynb #51dd8dc1
 SCORES = ("probability", "logit", "margin")  # what LIME can explain, MATLAB's first
 
-# %% ../nbs/07_lime.ipynb #1648360a
+# %% ../nbs/07_lime.ipynb #bda465a6
 def scores_from_logits(logits:torch.Tensor, # (S, classes)
                        channels:Sequence[int], # the classes to keep
                        score:str="probability", # one of SCORES
@@ -134,7 +134,7 @@ def scores_from_logits(logits:torch.Tensor, # (S, classes)
     others[:, torch.arange(len(columns)), columns] = -torch.inf
     return logits[:, columns] - others.amax(dim=-1)
 
-# %% ../nbs/07_lime.ipynb #058fee86
+# %% ../nbs/07_lime.ipynb #a61dd95a
 def class_scores(net:nn.Module, # maps images (N, C, H, W) to logits
                  images:np.ndarray, # float32 (S, C, H, W), synthetic images
                  channels:Sequence[int], # the classes to score
@@ -146,7 +146,7 @@ def class_scores(net:nn.Module, # maps images (N, C, H, W) to logits
     logits = batched_logits(net, torch.as_tensor(images), batch_size, device)
     return scores_from_logits(logits, channels, score).numpy()
 
-# %% ../nbs/07_lime.ipynb #58c07b34
+# %% ../nbs/07_lime.ipynb #abc4dc1c
 def lime_kernel_weights(masks:np.ndarray, # bool (S, K): the features each keeps
                         kernel_width:float=0.25, # as in the lime package
                        )->np.ndarray: # float64 (S,): each weight, in (0, 1]
@@ -154,7 +154,7 @@ def lime_kernel_weights(masks:np.ndarray, # bool (S, K): the features each keeps
     distance = 1 - np.sqrt(np.mean(masks, axis=1))
     return np.exp(-distance ** 2 / (2 * kernel_width ** 2))
 
-# %% ../nbs/07_lime.ipynb #e07a4d92
+# %% ../nbs/07_lime.ipynb #b8908a33
 def make_surrogate(surrogate:str|RegressorMixin="tree", # name or model
                    seed:int|tuple|None=None, # seeds its random_state
                   )->RegressorMixin: # a fresh, unfitted regressor
@@ -169,7 +169,7 @@ def make_surrogate(surrogate:str|RegressorMixin="tree", # name or model
         model.set_params(random_state=int(np.random.default_rng(seed).integers(2**31)))
     return model
 
-# %% ../nbs/07_lime.ipynb #29921f08
+# %% ../nbs/07_lime.ipynb #60a54bfe
 def fit_surrogate(masks:np.ndarray, # bool (S, K): the features each keeps
                   scores:np.ndarray, # (S,): the score of every sample
                   weights:np.ndarray, # (S,): the weight of every sample
@@ -177,14 +177,14 @@ def fit_surrogate(masks:np.ndarray, # bool (S, K): the features each keeps
                   seed:int|tuple|None=None, # seeds its ties
                  )->np.ndarray: # float64 (K,): each feature's importance
     "Fit the surrogate to the samples and return its importance for every feature."
-    model = make_surrogate(surrogate, seed).fit(np.asarray(masks, np.float64), scores, sample_weight=weights)
+    model = make_surrogate(surrogate, seed).fit(np.asarray(masks, bool), scores, sample_weight=weights)
     importance = getattr(model, "feature_importances_", None)
     if importance is None: importance = getattr(model, "coef_", None)
     if importance is None:
         raise SettingError("surrogate", "must have feature_importances_ or coef_ once fitted")
     return np.asarray(importance, dtype=np.float64).ravel()
 
-# %% ../nbs/07_lime.ipynb #c9f4e901
+# %% ../nbs/07_lime.ipynb #4858ee77
 def grid_cells(feature_map:np.ndarray, # int (H, W): each pixel's feature, 0..K-1
               )->np.ndarray|None: # each grid cell's feature; None if no grid
     "The features of `feature_map` laid out as a grid of cells, if they form one."
@@ -195,7 +195,7 @@ def grid_cells(feature_map:np.ndarray, # int (H, W): each pixel's feature, 0..K-
     is_grid = len(np.unique(cells)) == cells.size and np.array_equal(rebuilt, feature_map)
     return cells if is_grid else None
 
-# %% ../nbs/07_lime.ipynb #1f57391d
+# %% ../nbs/07_lime.ipynb #49a4833c
 def importance_map(feature_importance:np.ndarray, # (K,) or (C, K)
                    feature_map:np.ndarray, # int (H, W): each pixel's feature, 0..K-1
                    output_upsampling:str="bicubic", # "bicubic", "nearest" or "none"
@@ -211,7 +211,7 @@ def importance_map(feature_importance:np.ndarray, # (K,) or (C, K)
     smooth = nn.functional.interpolate(flat, size=feature_map.shape, mode="bicubic", align_corners=False)
     return smooth.reshape(*small.shape[:-2], *feature_map.shape).numpy()
 
-# %% ../nbs/07_lime.ipynb #abf97a49
+# %% ../nbs/07_lime.ipynb #4e93f53f
 class LimeExplanation(namedtuple("LimeExplanation", "score_map feature_map feature_importance")):
     "The result of `image_lime`: MATLAB's three outputs, in order and by name."
     __slots__ = ()
@@ -220,7 +220,7 @@ class LimeExplanation(namedtuple("LimeExplanation", "score_map feature_map featu
                  feature_importance:np.ndarray, # (K,) or (C, K)
                 ): pass  # the named tuple has stored the three fields; this names and documents them
 
-# %% ../nbs/07_lime.ipynb #2983c5a7
+# %% ../nbs/07_lime.ipynb #9764b0d5
 def as_classes(channel:int|Sequence[int], # one index or several
               )->np.ndarray: # int (C,): the class indices
     "The classes to explain as a 1-D integer array, or an error naming `channel`."
@@ -230,7 +230,7 @@ def as_classes(channel:int|Sequence[int], # one index or several
         raise SettingError("channel", f"must be a class index or a non-empty sequence of them, got {channel!r}")
     return channels
 
-# %% ../nbs/07_lime.ipynb #8fe1ad37
+# %% ../nbs/07_lime.ipynb #7f98a48d
 def check_network(net:nn.Module, # the classifier
                   image:np.ndarray, # float32 (C, H, W), the image it will score
                   channels:np.ndarray, # the classes to explain
@@ -246,7 +246,7 @@ def check_network(net:nn.Module, # the classifier
         raise SettingError("channel", f"must be between 0 and {logits.shape[1] - 1} for this network, "
                                       f"got {channels.tolist()}")
 
-# %% ../nbs/07_lime.ipynb #25f64399
+# %% ../nbs/07_lime.ipynb #30f4bc71
 def masked_scores(net:nn.Module, # maps images (N, C, H, W) to logits
                   image:np.ndarray, # float32 (C, H, W)
                   fill:np.ndarray, # float32 (C, H, W), from fill_image
@@ -261,7 +261,7 @@ def masked_scores(net:nn.Module, # maps images (N, C, H, W) to logits
     "Steps 3 and 4, the plain scorer: the score of the synthetic image of every mask."
     return class_scores(net, masked_images(image, fill, feature_map, masks), channels, batch_size, device, score)
 
-# %% ../nbs/07_lime.ipynb #2a5f400d
+# %% ../nbs/07_lime.ipynb #50df588d
 def image_lime(net:nn.Module, # the classifier: images (N, C, H, W) to logits
                image:np.ndarray|torch.Tensor, # (C, H, W) or (H, W)
                channel:int|Sequence[int], # one class or several
@@ -297,7 +297,7 @@ def image_lime(net:nn.Module, # the classifier: images (N, C, H, W) to logits
     if np.ndim(channel) == 0: importance = importance[0]
     return LimeExplanation(importance_map(importance, feature_map, output_upsampling), feature_map, importance)
 
-# %% ../nbs/07_lime.ipynb #740df46a
+# %% ../nbs/07_lime.ipynb #13f6a9cb
 def plot_lime(image:np.ndarray, # (1, H, W) or (H, W), or a colour image (3, H, W)
               score_map:np.ndarray, # its LIME map, (H, W) or smaller
               title:str="", # shown above the image
@@ -326,7 +326,7 @@ def plot_lime(image:np.ndarray, # (1, H, W) or (H, W), or a colour image (3, H, 
     ax_map.set_title("LIME map", fontsize=9)
     return fig
 
-# %% ../nbs/07_lime.ipynb #9c3b49ed
+# %% ../nbs/07_lime.ipynb #28a047ff
 def plot_lime_grid(images:np.ndarray, # spectrograms (N, 1, H, W)
                    maps:Sequence[np.ndarray], # their LIME maps, N of them
                    titles:Sequence[str], # one title per observation
@@ -346,7 +346,7 @@ def plot_lime_grid(images:np.ndarray, # spectrograms (N, 1, H, W)
     for ax in pairs[len(images):].flat: ax.set_axis_off()
     return fig
 
-# %% ../nbs/07_lime.ipynb #13b95b15
+# %% ../nbs/07_lime.ipynb #af591f5b
 def lime_explorer(net:nn.Module, # the classifier to explain
                   images:np.ndarray, # spectrograms (N, 1, H, W)
                   labels:np.ndarray, # each image's class: the class explained
@@ -376,7 +376,7 @@ def lime_explorer(net:nn.Module, # the classifier to explain
     explorer.add_class("specx-lime-explorer")  # lets a browser test find it on the page
     return explorer
 
-# %% ../nbs/07_lime.ipynb #5c5d0018
+# %% ../nbs/07_lime.ipynb #ef0eb38a
 def lime_viewer(images:np.ndarray, # spectrograms (N, 1, H, W)
                 maps:Sequence[np.ndarray], # their LIME maps, N of one shape
                 labels:np.ndarray, # each image's class: the class explained
