@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['occlusion', 'grad_cam', 'integrated_gradients', 'kernel_shap']
 
-# %% ../nbs/09_explainers.ipynb #46075c6b
+# %% ../nbs/09_explainers.ipynb #cd57f819
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,7 +17,7 @@ from .core import SettingError, check_count, device_of, evaluating
 from .lime import SCORES, scores_from_logits
 from .regions import feature_means, fill_image
 
-# %% ../nbs/09_explainers.ipynb #3ede0dfa
+# %% ../nbs/09_explainers.ipynb #e71e7355
 def _scoring(net, score):
     "A function of images whose column c is the score of class c."
     if score not in SCORES: raise SettingError("score", f"must be one of {SCORES}, got {score!r}")
@@ -26,30 +26,33 @@ def _scoring(net, score):
         return scores_from_logits(logits, range(logits.shape[1]), score)
     return scores
 
+# %% ../nbs/09_explainers.ipynb #20eb1bdf
 def _inputs(images, channels, fill, device):
     "Images, their fills and the classes, as tensors on the device; errors name the argument."
     images = np.asarray(images, dtype=np.float32)
     if images.ndim != 4: raise SettingError("images", f"must have shape (N, C, H, W), got {images.shape}")
-    classes = np.broadcast_to(np.asarray(channels), (len(images),)).copy()
-    if not np.issubdtype(classes.dtype, np.integer): raise SettingError("channels", f"must be class indices, got {channels!r}")
+    classes = np.broadcast_to(np.asarray(channels), (len(images),)).copy()  # a writable array for torch
+    if not np.issubdtype(classes.dtype, np.integer):
+        raise SettingError("channels", f"must be class indices, got {channels!r}")
     fills = np.stack([fill_image(image, fill) for image in images])
     as_tensor = lambda a, dtype=torch.float32: torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
     return as_tensor(images), as_tensor(fills), as_tensor(classes, torch.long)
 
+# %% ../nbs/09_explainers.ipynb #5acfc3e3
 def _per_feature(pixel_attributions, feature_map):
     "Pixel attributions (N, C, H, W) summed over channels and over the pixels of each feature: (N, K)."
     summed = pixel_attributions.detach().cpu().double().sum(dim=1).numpy()
     return feature_means(summed, feature_map) * np.bincount(feature_map.ravel())
 
-# %% ../nbs/09_explainers.ipynb #028b77f4
+# %% ../nbs/09_explainers.ipynb #831ab128
 def occlusion(net:nn.Module, # the classifier: images (N, C, H, W) to logits
               images:np.ndarray, # (N, C, H, W)
-              channels:int|Sequence[int], # the class explained, or one per image
+              channels:int|Sequence, # a class, or one per image
               feature_map:np.ndarray, # int (H, W): each pixel's feature
               *,
-              fill:str|float|np.ndarray="mean", # what a feature becomes, see fill_image
+              fill:str|float|np.ndarray="mean", # the fill, see fill_image
               score:str="probability", # one of SCORES
-              device:str|torch.device|None=None, # where to run; None: where it is
+              device:str|torch.device|None=None, # None: where the net is
              )->np.ndarray: # float64 (N, K): the score's drop per feature
     "Occlusion sensitivity: how far the score falls when each feature alone is taken out."
     with evaluating(net, device) as running:
@@ -60,21 +63,22 @@ def occlusion(net:nn.Module, # the classifier: images (N, C, H, W) to logits
     first_pixel = np.unique(feature_map.ravel(), return_index=True)[1]  # every pixel of a feature holds its value
     return attributions.sum(dim=1).flatten(1)[:, first_pixel].double().cpu().numpy()
 
-# %% ../nbs/09_explainers.ipynb #232822a0
+# %% ../nbs/09_explainers.ipynb #fa48df74
 def _last_relu(net):
     "The last ReLU module of `net`: for `spectrogram_cnn`, the output of its last convolution block."
     relus = [m for m in net.modules() if isinstance(m, nn.ReLU)]
     if not relus: raise SettingError("layer", "must be given for a network without a ReLU module")
     return relus[-1]
 
+# %% ../nbs/09_explainers.ipynb #8f15845b
 def grad_cam(net:nn.Module, # the classifier: images (N, C, H, W) to logits
              images:np.ndarray, # (N, C, H, W)
-             channels:int|Sequence[int], # the class explained, or one per image
+             channels:int|Sequence, # a class, or one per image
              feature_map:np.ndarray, # int (H, W): each pixel's feature
              *,
              score:str="logit", # one of SCORES; Grad-CAM's own is the logit
-             layer:nn.Module|None=None, # the layer to weight; None: the last ReLU
-             device:str|torch.device|None=None, # where to run; None: where it is
+             layer:nn.Module|None=None, # None: last ReLU
+             device:str|torch.device|None=None, # None: where the net is
             )->np.ndarray: # float64 (N, K), never negative
     "Grad-CAM: the positive part of a layer's channels weighted by their mean gradient, per feature."
     layer = _last_relu(net) if layer is None else layer
@@ -84,16 +88,16 @@ def grad_cam(net:nn.Module, # the classifier: images (N, C, H, W) to logits
         pixels = LayerAttribution.interpolate(cam, tuple(feature_map.shape), "bilinear")
     return _per_feature(pixels, feature_map)
 
-# %% ../nbs/09_explainers.ipynb #7d1e0ee6
+# %% ../nbs/09_explainers.ipynb #6c256440
 def integrated_gradients(net:nn.Module, # the classifier: images (N, C, H, W) to logits
                          images:np.ndarray, # (N, C, H, W)
-                         channels:int|Sequence[int], # the class explained, or one per image
+                         channels:int|Sequence, # a class, or one per image
                          feature_map:np.ndarray, # int (H, W): each pixel's feature
                          *,
-                         fill:str|float|np.ndarray="mean", # the path's start, see fill_image
+                         fill:str|float|np.ndarray="mean", # the path's start
                          score:str="logit", # one of SCORES
                          steps:int=32, # points on the path
-                         device:str|torch.device|None=None, # where to run; None: where it is
+                         device:str|torch.device|None=None, # None: where the net is
                         )->np.ndarray: # float64 (N, K): each feature's share of the change
     "Integrated gradients from the fill to the image, summed over each feature's pixels."
     check_count(steps, "steps", minimum=2)
@@ -103,17 +107,17 @@ def integrated_gradients(net:nn.Module, # the classifier: images (N, C, H, W) to
                                                                         n_steps=steps)
     return _per_feature(pixels, feature_map)
 
-# %% ../nbs/09_explainers.ipynb #1cfa7c2b
+# %% ../nbs/09_explainers.ipynb #4c369f58
 def kernel_shap(net:nn.Module, # the classifier: images (N, C, H, W) to logits
                 images:np.ndarray, # (N, C, H, W)
-                channels:int|Sequence[int], # the class explained, or one per image
+                channels:int|Sequence, # a class, or one per image
                 feature_map:np.ndarray, # int (H, W): each pixel's feature
                 *,
-                fill:str|float|np.ndarray="mean", # what a feature becomes, see fill_image
+                fill:str|float|np.ndarray="mean", # the fill, see fill_image
                 score:str="probability", # one of SCORES
                 num_samples:int=512, # coalitions per image
                 seed:int=0, # fixes the coalitions
-                device:str|torch.device|None=None, # where to run; None: where it is
+                device:str|torch.device|None=None, # None: where the net is
                )->np.ndarray: # float64 (N, K): each feature's Shapley value
     "KernelSHAP's Shapley values of every feature, one image at a time."
     check_count(num_samples, "num_samples", minimum=2)

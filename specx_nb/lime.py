@@ -8,10 +8,10 @@ __all__ = ['SCORES', 'grid_segmentation', 'as_image', 'segmentation_map', 'sampl
            'LimeExplanation', 'as_classes', 'check_network', 'masked_scores', 'image_lime', 'plot_lime',
            'plot_lime_grid', 'lime_explorer', 'lime_viewer']
 
-# %% ../nbs/07_lime.ipynb #c59d4d76
+# %% ../nbs/07_lime.ipynb #5d265b9d
 import math
+from collections import namedtuple
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
@@ -29,10 +29,10 @@ from .regions import fill_image
 from .spectrogram import show_spectrogram, spectrogram_extent
 from .viewer import KernelFreeViewer, image_panel, kernel_free_viewer
 
-# %% ../nbs/07_lime.ipynb #bd03e823
+# %% ../nbs/07_lime.ipynb #d0065687
 def grid_segmentation(image_size:tuple[int, int], # (H, W) of the image
-                      grid:tuple[int, int]=(40, 6), # (rows, columns) of features, at most one per pixel
-                     )->np.ndarray: # int64 (H, W): the feature of every pixel, numbered row * columns + column
+                      grid:tuple[int, int]=(40, 6), # (rows, columns), at most one per pixel
+                     )->np.ndarray: # int64 (H, W): each pixel's feature
     "A feature map of `grid[0]` by `grid[1]` rectangular features, numbered along time first."
     (h, w), (r, c) = check_pair(image_size, "image_size"), check_pair(grid, "grid")
     if r > h or c > w: raise ValueError(f"`grid` {grid} has more cells than `image_size` {image_size} has pixels")
@@ -40,8 +40,8 @@ def grid_segmentation(image_size:tuple[int, int], # (H, W) of the image
     cols = ((np.arange(w) + 0.5) * c / w).astype(np.int64)
     return rows[:, None] * c + cols
 
-# %% ../nbs/07_lime.ipynb #2534781e
-def as_image(image:np.ndarray|torch.Tensor, # (C, H, W), or (H, W) for one channel
+# %% ../nbs/07_lime.ipynb #71d744ba
+def as_image(image:np.ndarray|torch.Tensor, # (C, H, W) or (H, W)
             )->np.ndarray: # float32 (C, H, W)
     "An image as a float32 numpy array with a channel axis."
     if isinstance(image, torch.Tensor): image = image.detach().cpu().numpy()
@@ -51,68 +51,76 @@ def as_image(image:np.ndarray|torch.Tensor, # (C, H, W), or (H, W) for one chann
         raise ValueError(f"`image` must have shape (C, H, W) or (H, W), got {image.shape}")
     return image
 
+# %% ../nbs/07_lime.ipynb #745aedb8
 def _square_grid(image_size, num_features):
     "Rows and columns of a grid of about `num_features` roughly square cells."
     h, w = image_size
     rows = min(max(round(math.sqrt(num_features * h / w)), 1), h)
     return rows, min(max(round(num_features / rows), 1), w)
 
-def _superpixels(image, num_features, compactness=0.1):
-    "SLIC superpixels of a (C, H, W) image, each channel scaled to [0, 1]."
+# %% ../nbs/07_lime.ipynb #9543d64d
+def _superpixels(image, num_features, compactness=(0.1, 1.0, 10.0), share=0.6):
+    "SLIC superpixels of a (C, H, W) image, channels scaled to [0, 1]: the first compactness that gives enough."
     low, span = image.min(axis=(1, 2), keepdims=True), np.ptp(image, axis=(1, 2), keepdims=True)
-    scaled = np.where(span > 0, (image - low) / np.where(span > 0, span, 1), 0)
-    return slic(np.moveaxis(scaled, 0, -1), n_segments=num_features, compactness=compactness, channel_axis=-1,
-                start_label=0)
+    scaled = np.moveaxis(np.where(span > 0, (image - low) / np.where(span > 0, span, 1), 0), 0, -1)
+    for c in compactness:
+        labels = slic(scaled, n_segments=num_features, compactness=c, channel_axis=-1, convert2lab=False,
+                      start_label=0)
+        if (found := len(np.unique(labels))) >= share * num_features: return labels
+    raise SettingError("num_features", f"is {num_features}, but superpixels found only {found} features on this "
+                       f"{image.shape[1]}-by-{image.shape[2]} image; ask for fewer, or pass segmentation=\"grid\"")
 
+# %% ../nbs/07_lime.ipynb #b58b8a32
 def _labels(image, segmentation, num_features):
     "The integer labels of every pixel, before renumbering."
     if isinstance(segmentation, str):
         check_choice(segmentation, ("superpixels", "grid"), "segmentation")
-        if check_count(num_features, "num_features") < 2:
-            raise ValueError(f"`num_features` must be at least 2, got {num_features}")
-        size = image.shape[-2:]
-        if segmentation == "grid": return grid_segmentation(size, _square_grid(size, num_features))
+        check_count(num_features, "num_features", minimum=2)
+        if segmentation == "grid": return grid_segmentation(image.shape[-2:], _square_grid(image.shape[-2:], num_features))
         return _superpixels(image, num_features)
     labels = np.asarray(segmentation)
     if not np.issubdtype(labels.dtype, np.integer):
         raise TypeError(f"`segmentation` must be a string or an integer array, got an array of {labels.dtype}")
     if labels.shape != image.shape[-2:]:
-        raise ValueError(f"`segmentation` must have the image's height and width {image.shape[-2:]}, got {labels.shape}")
+        raise ValueError(f"`segmentation` must have the image's height and width {image.shape[-2:]}, "
+                         f"got {labels.shape}")
     return labels
 
-def segmentation_map(image:np.ndarray, # the image, (C, H, W) or (H, W)
-                     segmentation:str|np.ndarray="superpixels", # "superpixels", "grid" or a map
-                     num_features:int=49, # about how many features "superpixels" and "grid" make
-                    )->np.ndarray: # int64 (H, W), the feature of every pixel, numbered 0..K-1
+# %% ../nbs/07_lime.ipynb #76e802e8
+def segmentation_map(image:np.ndarray, # (C, H, W) or (H, W)
+                     segmentation:str|np.ndarray="superpixels", # a name or a map
+                     num_features:int=49, # about how many features a name makes
+                    )->np.ndarray: # int64 (H, W): each pixel's feature, 0..K-1
     "The feature map of `image`: computed by name, or an integer map renumbered to consecutive features."
     labels = _labels(as_image(image), segmentation, num_features)
     values, feature_map = np.unique(labels, return_inverse=True)
     if len(values) < 2: raise ValueError(f"`segmentation` must have at least 2 features, got {len(values)}")
     return feature_map.reshape(labels.shape).astype(np.int64)
 
-# %% ../nbs/07_lime.ipynb #a3b0165c
+# %% ../nbs/07_lime.ipynb #b07d83dc
 def sample_masks(num_samples:int, # how many masks
                  num_features:int, # K, the features of each mask
                  seed:int|None=None, # fixes the masks; None: fresh randomness
-                )->np.ndarray: # bool (num_samples, K): which features each sample keeps
+                )->np.ndarray: # bool (num_samples, K): the features each keeps
     "Random on/off masks, every feature on with probability one half."
     check_count(num_samples, "num_samples")
     check_count(num_features, "num_features")
     return np.random.default_rng(seed).integers(0, 2, (num_samples, num_features), dtype=bool)
 
-# %% ../nbs/07_lime.ipynb #83db7485
+# %% ../nbs/07_lime.ipynb #3b865cd4
 def masked_images(image:np.ndarray, # (C, H, W) or (H, W)
                   fill:np.ndarray, # float32 (C, H, W), from fill_image
                   feature_map:np.ndarray, # int (H, W): each pixel's feature
-                  masks:np.ndarray, # bool (S, K): the features each sample keeps
+                  masks:np.ndarray, # bool (S, K): the features each keeps
                  )->np.ndarray: # float32 (S, C, H, W)
     "The synthetic image of every mask: the image where the mask is on, the fill where it is off."
     pixels_on = np.asarray(masks, bool)[:, feature_map][:, None]  # (S, 1, H, W): each pixel's feature's value
     return np.where(pixels_on, as_image(image), fill).astype(np.float32)
 
-# %% ../nbs/07_lime.ipynb #a6a09b09
+# %% ../nbs/07_lime.ipynb #51dd8dc1
 SCORES = ("probability", "logit", "margin")  # what LIME can explain, MATLAB's first
 
+# %% ../nbs/07_lime.ipynb #bda465a6
 def scores_from_logits(logits:torch.Tensor, # (S, classes)
                        channels:Sequence[int], # the classes to keep
                        score:str="probability", # one of SCORES
@@ -126,29 +134,29 @@ def scores_from_logits(logits:torch.Tensor, # (S, classes)
     others[:, torch.arange(len(columns)), columns] = -torch.inf
     return logits[:, columns] - others.amax(dim=-1)
 
-# %% ../nbs/07_lime.ipynb #8b9ea913
+# %% ../nbs/07_lime.ipynb #a61dd95a
 def class_scores(net:nn.Module, # maps images (N, C, H, W) to logits
-                 images:np.ndarray, # float32 (S, C, H, W), the synthetic images
+                 images:np.ndarray, # float32 (S, C, H, W), synthetic images
                  channels:Sequence[int], # the classes to score
                  batch_size:int=128, # images per forward pass
-                 device:str|torch.device|None=None, # where to run; None: where it is
+                 device:str|torch.device|None=None, # None: where the net is
                  score:str="probability", # one of SCORES
                 )->np.ndarray: # float32 (S, len(channels))
     "The scores of some classes for every image, `batch_size` images at a time."
     logits = batched_logits(net, torch.as_tensor(images), batch_size, device)
     return scores_from_logits(logits, channels, score).numpy()
 
-# %% ../nbs/07_lime.ipynb #0fffe4e6
-def lime_kernel_weights(masks:np.ndarray, # bool (S, K), which features each sample keeps
-                        kernel_width:float=0.25, # width of the exponential kernel, as in the lime package
-                       )->np.ndarray: # float64 (S,), each sample's weight in (0, 1]
+# %% ../nbs/07_lime.ipynb #abc4dc1c
+def lime_kernel_weights(masks:np.ndarray, # bool (S, K): the features each keeps
+                        kernel_width:float=0.25, # as in the lime package
+                       )->np.ndarray: # float64 (S,): each weight, in (0, 1]
     "LIME's sample weights: an exponential kernel on the cosine distance between each mask and the all-on mask."
     distance = 1 - np.sqrt(np.mean(masks, axis=1))
     return np.exp(-distance ** 2 / (2 * kernel_width ** 2))
 
-# %% ../nbs/07_lime.ipynb #17a2887e
-def make_surrogate(surrogate:str|RegressorMixin="tree", # "tree", "linear" or a regressor
-                   seed:int|Sequence[int]|None=None, # seeds a random_state it has
+# %% ../nbs/07_lime.ipynb #b8908a33
+def make_surrogate(surrogate:str|RegressorMixin="tree", # name or model
+                   seed:int|tuple|None=None, # seeds its random_state
                   )->RegressorMixin: # a fresh, unfitted regressor
     "The surrogate to fit: scikit-learn's tree or ridge by name, or a fresh copy of a given regressor."
     if isinstance(surrogate, str):
@@ -161,23 +169,24 @@ def make_surrogate(surrogate:str|RegressorMixin="tree", # "tree", "linear" or a 
         model.set_params(random_state=int(np.random.default_rng(seed).integers(2**31)))
     return model
 
-def fit_surrogate(masks:np.ndarray, # bool (S, K): the features each sample keeps
+# %% ../nbs/07_lime.ipynb #60a54bfe
+def fit_surrogate(masks:np.ndarray, # bool (S, K): the features each keeps
                   scores:np.ndarray, # (S,): the score of every sample
                   weights:np.ndarray, # (S,): the weight of every sample
-                  surrogate:str|RegressorMixin="tree", # as make_surrogate takes it
-                  seed:int|Sequence[int]|None=None, # seeds the surrogate's ties
-                 )->np.ndarray: # float64 (K,): the importance of every feature
+                  surrogate:str|RegressorMixin="tree", # name or model
+                  seed:int|tuple|None=None, # seeds its ties
+                 )->np.ndarray: # float64 (K,): each feature's importance
     "Fit the surrogate to the samples and return its importance for every feature."
-    model = make_surrogate(surrogate, seed).fit(np.asarray(masks, np.float64), scores, sample_weight=weights)
+    model = make_surrogate(surrogate, seed).fit(np.asarray(masks, bool), scores, sample_weight=weights)
     importance = getattr(model, "feature_importances_", None)
     if importance is None: importance = getattr(model, "coef_", None)
     if importance is None:
         raise SettingError("surrogate", "must have feature_importances_ or coef_ once fitted")
     return np.asarray(importance, dtype=np.float64).ravel()
 
-# %% ../nbs/07_lime.ipynb #031fb97e
-def grid_cells(feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
-              )->np.ndarray|None: # the feature of every grid cell; None if not a grid
+# %% ../nbs/07_lime.ipynb #4858ee77
+def grid_cells(feature_map:np.ndarray, # int (H, W): each pixel's feature, 0..K-1
+              )->np.ndarray|None: # each grid cell's feature; None if no grid
     "The features of `feature_map` laid out as a grid of cells, if they form one."
     new_row = np.r_[True, np.any(feature_map[1:] != feature_map[:-1], axis=1)]
     new_col = np.r_[True, np.any(feature_map[:, 1:] != feature_map[:, :-1], axis=0)]
@@ -186,10 +195,11 @@ def grid_cells(feature_map:np.ndarray, # int (H, W), the feature of every pixel,
     is_grid = len(np.unique(cells)) == cells.size and np.array_equal(rebuilt, feature_map)
     return cells if is_grid else None
 
-def importance_map(feature_importance:np.ndarray, # (K,) or (C, K): importance of every feature
-                   feature_map:np.ndarray, # int (H, W), the feature of every pixel, 0..K-1
+# %% ../nbs/07_lime.ipynb #49a4833c
+def importance_map(feature_importance:np.ndarray, # (K,) or (C, K)
+                   feature_map:np.ndarray, # int (H, W): each pixel's feature, 0..K-1
                    output_upsampling:str="bicubic", # "bicubic", "nearest" or "none"
-                  )->np.ndarray: # (H, W); (rows, columns) for "none"; a leading C if given
+                  )->np.ndarray: # (H, W), or (rows, columns) for "none"; (C, ...)
     "Paint per-feature importance onto the image, blocky, smooth or at feature resolution."
     check_choice(output_upsampling, ("bicubic", "nearest", "none"), "output_upsampling")
     feature_importance = np.asarray(feature_importance)
@@ -201,15 +211,17 @@ def importance_map(feature_importance:np.ndarray, # (K,) or (C, K): importance o
     smooth = nn.functional.interpolate(flat, size=feature_map.shape, mode="bicubic", align_corners=False)
     return smooth.reshape(*small.shape[:-2], *feature_map.shape).numpy()
 
-# %% ../nbs/07_lime.ipynb #f03023a0
-class LimeExplanation(NamedTuple):
+# %% ../nbs/07_lime.ipynb #4e93f53f
+class LimeExplanation(namedtuple("LimeExplanation", "score_map feature_map feature_importance")):
     "The result of `image_lime`: MATLAB's three outputs, in order and by name."
-    score_map: np.ndarray  # the map on the pixels, (H, W); (C, H, W) for C classes
-    feature_map: np.ndarray  # int64 (H, W): the feature of every pixel, 0..K-1
-    feature_importance: np.ndarray  # (K,) or (C, K): each feature's importance
+    __slots__ = ()
+    def __init__(self, score_map:np.ndarray, # the map on the pixels, (H, W) or (C, H, W)
+                 feature_map:np.ndarray, # int64 (H, W): each pixel's feature
+                 feature_importance:np.ndarray, # (K,) or (C, K)
+                ): pass  # the named tuple has stored the three fields; this names and documents them
 
-# %% ../nbs/07_lime.ipynb #d3672248
-def as_classes(channel:int|Sequence[int], # a class index, or several
+# %% ../nbs/07_lime.ipynb #9764b0d5
+def as_classes(channel:int|Sequence[int], # one index or several
               )->np.ndarray: # int (C,): the class indices
     "The classes to explain as a 1-D integer array, or an error naming `channel`."
     channels = np.atleast_1d(np.asarray(channel))
@@ -218,12 +230,12 @@ def as_classes(channel:int|Sequence[int], # a class index, or several
         raise SettingError("channel", f"must be a class index or a non-empty sequence of them, got {channel!r}")
     return channels
 
-# %% ../nbs/07_lime.ipynb #6fd9d993
+# %% ../nbs/07_lime.ipynb #7f98a48d
 def check_network(net:nn.Module, # the classifier
                   image:np.ndarray, # float32 (C, H, W), the image it will score
                   channels:np.ndarray, # the classes to explain
-                  device:str|torch.device|None=None, # where to run; None: where it is
-                 )->None: # nothing; raises an error naming the argument at fault
+                  device:str|torch.device|None=None, # None: where the net is
+                 )->None: # nothing; raises an error naming the argument
     "Run `net` once on `image` and fail with a message naming the argument if the image or a class does not fit."
     if not isinstance(net, nn.Module): raise SettingError("net", f"must be a torch.nn.Module, got {type(net).__name__}")
     try: logits = batched_logits(net, torch.as_tensor(image[None]), 1, device)
@@ -234,45 +246,37 @@ def check_network(net:nn.Module, # the classifier
         raise SettingError("channel", f"must be between 0 and {logits.shape[1] - 1} for this network, "
                                       f"got {channels.tolist()}")
 
-# %% ../nbs/07_lime.ipynb #fce41c99
+# %% ../nbs/07_lime.ipynb #30f4bc71
 def masked_scores(net:nn.Module, # maps images (N, C, H, W) to logits
                   image:np.ndarray, # float32 (C, H, W)
                   fill:np.ndarray, # float32 (C, H, W), from fill_image
                   feature_map:np.ndarray, # int (H, W): each pixel's feature
-                  masks:np.ndarray, # bool (S, K): the features each sample keeps
+                  masks:np.ndarray, # bool (S, K): the features each keeps
                   channels:Sequence[int], # the classes to score
                   *,
                   score:str="probability", # one of SCORES
                   batch_size:int=128, # synthetic images per forward pass
-                  device:str|torch.device|None=None, # where to run; None: where it is
+                  device:str|torch.device|None=None, # None: where the net is
                  )->np.ndarray: # float32 (S, len(channels))
     "Steps 3 and 4, the plain scorer: the score of the synthetic image of every mask."
     return class_scores(net, masked_images(image, fill, feature_map, masks), channels, batch_size, device, score)
 
-# %% ../nbs/07_lime.ipynb #83e0e3eb
-def _class_seed(seed, c): return None if seed is None else (seed, int(c))
-
-def _check_masks(masks, feature_map):
-    masks = np.asarray(masks, bool)
-    if masks.ndim != 2 or masks.shape[1] != feature_map.max() + 1:
-        raise SettingError("masks", f"must have one column per feature ({feature_map.max() + 1}), got {masks.shape}")
-    return masks
-
+# %% ../nbs/07_lime.ipynb #50df588d
 def image_lime(net:nn.Module, # the classifier: images (N, C, H, W) to logits
-               image:np.ndarray|torch.Tensor, # the image, (C, H, W) or (H, W)
-               channel:int|Sequence[int], # one class to explain, or several
+               image:np.ndarray|torch.Tensor, # (C, H, W) or (H, W)
+               channel:int|Sequence[int], # one class or several
                *,
                segmentation:str|np.ndarray="superpixels", # a name or a map
                num_features:int=49, # about how many features a name makes
                num_samples:int=2048, # synthetic images to score
-               surrogate:str|RegressorMixin="tree", # "tree", "linear", a regressor
+               surrogate:str|RegressorMixin="tree", # name or model
                score:str="probability", # what is explained, one of SCORES
-               output_upsampling:str="bicubic", # "bicubic", "nearest", "none"
-               baseline:str|float|np.ndarray="mean", # the fill, see fill_image
+               output_upsampling:str="bicubic", # or "nearest", "none"
+               baseline:str|float|np.ndarray="mean", # the fill (fill_image)
                batch_size:int=128, # synthetic images per forward pass
                seed:int|None=None, # fixes masks and ties; None: fresh
                device:str|torch.device|None=None, # None: where the net is
-               scorer:Callable=masked_scores, # steps 3 and 4, see masked_scores
+               scorer:Callable=masked_scores, # steps 3 and 4, as masked_scores
               )->LimeExplanation: # score_map, feature_map, feature_importance
     "Explain `net`'s score for class `channel` on `image` with LIME."
     image, channels = as_image(image), as_classes(channel)
@@ -287,34 +291,47 @@ def image_lime(net:nn.Module, # the classifier: images (N, C, H, W) to logits
     scores = scorer(net, image, fill, feature_map, masks, channels, score=score,  # steps 3 and 4
                     batch_size=batch_size, device=device)
     weights = lime_kernel_weights(masks)  # step 5
-    importance = np.stack([fit_surrogate(masks, scores[:, i], weights, surrogate, _class_seed(seed, c))
-                           for i, c in enumerate(channels)])  # step 6
+    importance = np.stack([fit_surrogate(masks, scores[:, i], weights, surrogate,
+                                         None if seed is None else (seed, int(c)))
+                           for i, c in enumerate(channels)])  # step 6: one surrogate, seeded, per class
     if np.ndim(channel) == 0: importance = importance[0]
     return LimeExplanation(importance_map(importance, feature_map, output_upsampling), feature_map, importance)
 
-# %% ../nbs/07_lime.ipynb #dcadbd06
-def plot_lime(image:np.ndarray, # the spectrogram, (1, H, W) or (H, W)
-              score_map:np.ndarray, # its LIME map, (H, W) or at feature resolution
-              title:str="", # shown above the spectrogram
+# %% ../nbs/07_lime.ipynb #13f6a9cb
+def plot_lime(image:np.ndarray, # (1, H, W) or (H, W), or a colour image (3, H, W)
+              score_map:np.ndarray, # its LIME map, (H, W) or smaller
+              title:str="", # shown above the image
               *,
-              axes:Sequence|None=None, # two axes to draw on; None: a new figure
+              axes:Sequence|None=None, # two axes, or None
               **kwargs, # passed to imshow for the map (cmap, vmin, vmax, ...)
              )->plt.Figure: # the figure that holds the two panels
-    "Draw a spectrogram beside its LIME map, each with a colour bar."
-    if axes is None: _, axes = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
-    ax_image, ax_map = axes
-    fig = ax_image.figure
-    fig.colorbar(show_spectrogram(ax_image, image), ax=ax_image, label="log10 power")
-    fig.colorbar(show_spectrogram(ax_map, score_map, **{"cmap": "inferno", **kwargs}), ax=ax_map, label="importance")
-    ax_image.set_title(title or "Spectrogram", fontsize=9)
+    "Draw a spectrogram, or a colour image, beside its LIME map."
+    image = as_image(image)
+    if len(image) not in (1, 3):
+        raise SettingError("image", f"must have 1 channel (a spectrogram) or 3 (a colour image), got {len(image)}")
+    size = (8, 3) if len(image) == 1 else (COLUMN_INCHES, 4.8)  # a colour image keeps its aspect
+    if axes is None: _, axes = plt.subplots(1, 2, figsize=size, layout="constrained")
+    (ax_image, ax_map), style, fig = axes, {"cmap": "inferno", **kwargs}, axes[0].figure
+    if len(image) == 1:
+        fig.colorbar(show_spectrogram(ax_image, image), ax=ax_image, label="log10 power")
+        fig.colorbar(show_spectrogram(ax_map, score_map, **style), ax=ax_map, label="importance")
+    else:
+        low, high = min(image.min(), 0), max(image.max(), 1)  # an image in [0, 1] is shown as it is
+        rgb = np.moveaxis((image - low) / (high - low), 0, -1)
+        ax_image.imshow(rgb)
+        ax_map.imshow(rgb.mean(axis=-1), cmap="gray", vmin=0, vmax=1)  # the image under its map
+        on_image = dict(alpha=0.6, extent=(-0.5, rgb.shape[1] - 0.5, rgb.shape[0] - 0.5, -0.5))
+        fig.colorbar(ax_map.imshow(score_map, **on_image, **style), ax=ax_map, label="importance", location="bottom")
+    ax_image.set_title(title or ("Spectrogram" if len(image) == 1 else "Image"), fontsize=9)
     ax_map.set_title("LIME map", fontsize=9)
     return fig
 
+# %% ../nbs/07_lime.ipynb #28a047ff
 def plot_lime_grid(images:np.ndarray, # spectrograms (N, 1, H, W)
                    maps:Sequence[np.ndarray], # their LIME maps, N of them
                    titles:Sequence[str], # one title per observation
                    *,
-                   pairs_per_row:int=1, # spectrogram-and-map pairs side by side
+                   pairs_per_row:int=1, # image-and-map pairs side by side
                   )->plt.Figure: # a grid of plot_lime panels
     "Draw several observations, each spectrogram beside its LIME map."
     check_count(pairs_per_row, "pairs_per_row")
@@ -326,23 +343,21 @@ def plot_lime_grid(images:np.ndarray, # spectrograms (N, 1, H, W)
                              squeeze=False, layout="constrained")
     pairs = axes.reshape(rows * pairs_per_row, 2)
     for pair, image, score_map, title in zip(pairs, images, maps, titles): plot_lime(image, score_map, title, axes=pair)
-    for pair in pairs[len(images):]:
-        for ax in pair: ax.set_axis_off()
+    for ax in pairs[len(images):].flat: ax.set_axis_off()
     return fig
 
-# %% ../nbs/07_lime.ipynb #3d48048c
+# %% ../nbs/07_lime.ipynb #af591f5b
 def lime_explorer(net:nn.Module, # the classifier to explain
                   images:np.ndarray, # spectrograms (N, 1, H, W)
-                  labels:np.ndarray, # integer class label of each image: the class explained
-                  class_names:Sequence[str]|None=None, # None: the four classes
+                  labels:np.ndarray, # each image's class: the class explained
+                  class_names:Sequence[str]|None=None, # None: all
                   *,
                   seed:int=0, # seed of every explanation
-                 )->widgets.interactive: # class, observation, samples and segmentation controls, and the figure
+                 )->widgets.interactive: # its controls and its figure
     "An interactive LIME explorer over the observations of each class."
     labels, class_names = np.asarray(labels), class_names_or_all(class_names)
     members = {c: np.flatnonzero(labels == i) for i, c in enumerate(class_names)}
     segmentations = {"grid 40x6": grid_segmentation(images.shape[-2:]), "superpixels": "superpixels", "grid": "grid"}
-
     def show(class_name, observation, num_samples, segmentation):
         idx = members[class_name][min(observation, len(members[class_name]) - 1)]
         score_map = image_lime(net, images[idx], int(labels[idx]), segmentation=segmentations[segmentation],
@@ -350,7 +365,6 @@ def lime_explorer(net:nn.Module, # the classifier to explain
         plot_lime(images[idx], score_map, f"{class_name}, #{idx}")
         plt.show()
         return int(idx), score_map
-
     explorer = widgets.interactive(
         show,
         class_name=widgets.Dropdown(options=list(class_names), description="Class"),
@@ -362,14 +376,14 @@ def lime_explorer(net:nn.Module, # the classifier to explain
     explorer.add_class("specx-lime-explorer")  # lets a browser test find it on the page
     return explorer
 
-# %% ../nbs/07_lime.ipynb #2d12fb02
+# %% ../nbs/07_lime.ipynb #ef0eb38a
 def lime_viewer(images:np.ndarray, # spectrograms (N, 1, H, W)
-                maps:Sequence[np.ndarray], # their LIME maps, N of them, all of one shape
-                labels:np.ndarray, # integer class label of each image: the class explained
-                class_names:Sequence[str]|None=None, # None: the four classes
+                maps:Sequence[np.ndarray], # their LIME maps, N of one shape
+                labels:np.ndarray, # each image's class: the class explained
+                class_names:Sequence[str]|None=None, # None: all
                 *,
-                ids:Sequence[int]|None=None, # numbers for the titles, or 0..N-1
-               )->KernelFreeViewer: # a class menu, a slider, the spectrogram and its map
+                ids:Sequence[int]|None=None, # for the titles
+               )->KernelFreeViewer: # a menu, a slider, the spectrogram, its map
     "Spectrograms beside their precomputed LIME maps, as `plot_lime` draws them, kernel-free."
     images, maps = np.asarray(images), np.asarray(maps)
     if images.ndim != 4 or images.shape[1] != 1:
@@ -381,5 +395,4 @@ def lime_viewer(images:np.ndarray, # spectrograms (N, 1, H, W)
     panels = [image_panel(spectrogram_extent(), "viridis", title="spectrogram, log10 power"),
               image_panel(spectrogram_extent(), "inferno", title="LIME map, importance")]
     names = [f"#{i}" for i in (range(len(images)) if ids is None else ids)]
-    class_names = class_names_or_all(class_names)
-    return kernel_free_viewer(panels, [images[:, 0], maps], labels, class_names, names)
+    return kernel_free_viewer(panels, [images[:, 0], maps], labels, class_names_or_all(class_names), names)

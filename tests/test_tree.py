@@ -1,9 +1,9 @@
-"Properties of `regression_tree_importance` on many random problems, against scikit-learn's tree."
+"Properties of `BitTree`, the surrogate 'fast_tree' of `fast_image_lime`, on many random problems, against scikit-learn's tree."
 import numpy as np
 import pytest
 from sklearn.tree import DecisionTreeRegressor
 
-from specx_nb.fast import regression_tree_importance
+from specx_nb.fast import BitTree
 from specx_nb.lime import lime_kernel_weights
 
 
@@ -19,6 +19,11 @@ def problem(seed, num_samples, num_features, response="linear"):
     return masks, lime_kernel_weights(masks), responses[response].astype(np.float32)
 
 
+def bit_tree(masks, response, weights, min_samples_split=10, seed=0):
+    "BitTree's importances."
+    return BitTree(min_samples_split, random_state=seed).fit(masks, response, weights).feature_importances_
+
+
 def sklearn_importance(masks, response, weights, min_samples_split, random_state=0):
     tree = DecisionTreeRegressor(min_samples_split=min_samples_split, random_state=random_state)
     return tree.fit(masks.astype(np.float32), response.astype(np.float64), sample_weight=weights).feature_importances_
@@ -30,7 +35,7 @@ def test_equals_sklearn_without_ties(seed):
     num_features = [5, 13, 45, 64, 240, 241][seed % 6]
     kind = ["linear", "saturated", "interaction"][seed % 3]
     masks, weights, response = problem(seed, 1500 + 250 * seed, num_features, kind)
-    ours = regression_tree_importance(np.packbits(masks, axis=1), num_features, response, weights, 60, seed=seed)
+    ours = bit_tree(masks, response, weights, 60, seed=seed)
     np.testing.assert_allclose(ours, sklearn_importance(masks, response, weights, 60), atol=1e-10)
 
 
@@ -38,7 +43,7 @@ def test_equals_sklearn_without_ties(seed):
 def test_sample_order_does_not_matter_without_ties(seed):
     masks, weights, response = problem(seed, 3000, 240)
     order = np.random.default_rng(seed).permutation(len(masks))
-    fit = lambda m, w, r: regression_tree_importance(np.packbits(m, axis=1), 240, r, w, 60, seed=0)
+    fit = lambda m, w, r: bit_tree(m, r, w, 60)
     np.testing.assert_allclose(fit(masks, weights, response), fit(masks[order], weights[order], response[order]),
                                atol=1e-12)
 
@@ -47,8 +52,7 @@ def test_sample_order_does_not_matter_without_ties(seed):
 def test_with_ties_like_another_random_state_of_sklearn(seed):
     "At the default of ten samples, ties move our importances from scikit-learn's no more than its own seeds do."
     masks, weights, response = problem(seed, 4096, 240)
-    packed = np.packbits(masks, axis=1)
-    ours = [regression_tree_importance(packed, 240, response, weights, seed=s) for s in range(3)]
+    ours = [bit_tree(masks, response, weights, seed=s) for s in range(3)]
     theirs = [sklearn_importance(masks, response, weights, 10, random_state=s) for s in range(3)]
     within = max(np.abs(a - b).sum() for i, a in enumerate(theirs) for b in theirs[i + 1:])
     between = max(np.abs(a - b).sum() for a in ours for b in theirs)
@@ -63,8 +67,7 @@ def test_the_same_seed_gives_the_same_tree_and_block_boundaries_change_nothing(m
     "Splitting a level into more groups of nodes, and samples into smaller blocks, gives the very same importances."
     import specx_nb.fast as fast
     masks, weights, response = problem(7, 5000, 240, "saturated")
-    packed = np.packbits(masks, axis=1)
-    first = regression_tree_importance(packed, 240, response, weights, seed=3)
-    np.testing.assert_array_equal(first, regression_tree_importance(packed, 240, response, weights, seed=3))
+    first = bit_tree(masks, response, weights, seed=3)
+    np.testing.assert_array_equal(first, bit_tree(masks, response, weights, seed=3))
     monkeypatch.setattr(fast, "_BLOCK", 97)  # the block size is private; the test pins that it changes nothing
-    np.testing.assert_allclose(regression_tree_importance(packed, 240, response, weights, seed=3), first, atol=1e-12)
+    np.testing.assert_allclose(bit_tree(masks, response, weights, seed=3), first, atol=1e-12)
