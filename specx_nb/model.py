@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['HEADS', 'spectrogram_cnn', 'LayerRow', 'architecture_of', 'layer_table', 'format_layer_table']
 
-# %% ../nbs/05_model.ipynb #77dcd852
+# %% ../nbs/05_model.ipynb #aa1f6552
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,30 +16,30 @@ from torch import nn
 from .core import check_choice, check_count, check_pair, evaluating, format_table
 from .data import CLASS_NAMES
 
-# %% ../nbs/05_model.ipynb #c2759975
+# %% ../nbs/05_model.ipynb #775363f6
 _NUM_BLOCKS = 3  # convolution blocks; the filters double from one block to the next
 
-# %% ../nbs/05_model.ipynb #6c25975f
+# %% ../nbs/05_model.ipynb #e1dd4c01
 _POOL_SIZE = 2  # max pooling between blocks divides the height and width by this
 
-# %% ../nbs/05_model.ipynb #8b0d0241
+# %% ../nbs/05_model.ipynb #29eec488
 _MIN_IMAGE_SIDE = _POOL_SIZE ** (_NUM_BLOCKS - 1)  # smallest height and width the network accepts
 
-# %% ../nbs/05_model.ipynb #17e9b991
+# %% ../nbs/05_model.ipynb #eca43696
 def _check_input_size(input_size):
     if min(check_pair(input_size, "input_size")) < _MIN_IMAGE_SIDE:
         raise ValueError(f"`input_size` must be at least {_MIN_IMAGE_SIDE} each way for "
                          f"{_NUM_BLOCKS - 1} poolings, got {tuple(input_size)}")
 
-# %% ../nbs/05_model.ipynb #aba8d04d
+# %% ../nbs/05_model.ipynb #a8ac79f0
 def _check_dropout(dropout):
     if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
         raise ValueError(f"`dropout` must be a probability in [0, 1), got {dropout!r}")
 
-# %% ../nbs/05_model.ipynb #4cc5a614
+# %% ../nbs/05_model.ipynb #d92a66d5
 HEADS = ("time_max", "dense")  # how the last block's features reach the output layer
 
-# %% ../nbs/05_model.ipynb #d12cbd5f
+# %% ../nbs/05_model.ipynb #ff96f5ac
 def _head(head, channels, size, num_classes, dropout):
     "The layers after the last block: a maximum over time (or nothing), then dropout and the linear layer."
     pooling = [("time_max", nn.AdaptiveMaxPool2d((None, 1)))] if head == "time_max" else []
@@ -47,7 +47,7 @@ def _head(head, channels, size, num_classes, dropout):
     return pooling + [("flatten", nn.Flatten()), ("dropout", nn.Dropout(dropout)),
                       ("fc", nn.Linear(features, num_classes))]
 
-# %% ../nbs/05_model.ipynb #2d9977b5
+# %% ../nbs/05_model.ipynb #35d56012
 def _layers(input_size, num_classes, num_filters, dropout, head="time_max"):
     "The named layers of the network, in order."
     (height, width), channels = input_size, 1
@@ -63,7 +63,7 @@ def _layers(input_size, num_classes, num_filters, dropout, head="time_max"):
         channels = filters
     return layers + _head(head, channels, (height, width), num_classes, dropout)
 
-# %% ../nbs/05_model.ipynb #bd1dd2d1
+# %% ../nbs/05_model.ipynb #0e672de3
 def spectrogram_cnn(input_size:Sequence[int], # (height, width) of the images, e.g. IMAGE_SIZE
                     num_classes:int=len(CLASS_NAMES), # outputs, one logit per class
                     *,
@@ -86,7 +86,7 @@ def spectrogram_cnn(input_size:Sequence[int], # (height, width) of the images, e
     model.architecture = architecture
     return model
 
-# %% ../nbs/05_model.ipynb #a2466c80
+# %% ../nbs/05_model.ipynb #166b7905
 @dataclass(frozen=True)
 class LayerRow:
     "One line of the layer table."
@@ -95,7 +95,7 @@ class LayerRow:
     output_shape: tuple[int, ...]  # shape of the layer's output for one image
     num_params: int  # learnable parameters of the layer
 
-# %% ../nbs/05_model.ipynb #923a07c0
+# %% ../nbs/05_model.ipynb #2cf92fff
 def architecture_of(model:nn.Module, # a network built by spectrogram_cnn
                    )->dict: # the arguments spectrogram_cnn was called with, except the seed
     "The architecture a network was built with, or a TypeError for a network from elsewhere."
@@ -103,7 +103,7 @@ def architecture_of(model:nn.Module, # a network built by spectrogram_cnn
         raise TypeError(f"`model` must be a network built by `spectrogram_cnn`, got {type(model).__name__}")
     return model.architecture
 
-# %% ../nbs/05_model.ipynb #36c3286b
+# %% ../nbs/05_model.ipynb #cd2fa7bc
 def layer_table(model:nn.Module, # a network built by spectrogram_cnn
                )->list[LayerRow]: # one row per layer, from the input to the output
     "The layers of `model` with their output shapes and parameter counts."
@@ -118,7 +118,7 @@ def layer_table(model:nn.Module, # a network built by spectrogram_cnn
         for hook in hooks: hook.remove()
     return rows
 
-# %% ../nbs/05_model.ipynb #17d22574
+# %% ../nbs/05_model.ipynb #038062d3
 def format_layer_table(rows:Sequence[LayerRow], # rows from layer_table
                       )->str: # an aligned plain-text table with a total line
     "Lay out a layer table as text, with format_table and a total line."

@@ -7,7 +7,7 @@ __all__ = ['minibatch_predict', 'scores_to_label', 'train_network', 'plot_traini
            'plot_confusion', 'save_model', 'load_model', 'train_default_network', 'default_cache_dir',
            'trained_network']
 
-# %% ../nbs/06_train.ipynb #247ea725
+# %% ../nbs/06_train.ipynb #e0f3f064
 import hashlib
 import io
 import json
@@ -34,7 +34,7 @@ from .data import BACKGROUND_AMPLITUDE, CLASS_NAMES, class_names_or_all
 from .model import architecture_of, spectrogram_cnn
 from .spectrogram import IMAGE_SIZE, default_dataset
 
-# %% ../nbs/06_train.ipynb #fe19875e
+# %% ../nbs/06_train.ipynb #c07dbf0d
 def _as_images(x, input_size, name):
     "`x` as a float32 tensor of images (N, 1, H, W) of the network's size `input_size`."
     if isinstance(x, np.ndarray) and not x.flags.writeable: x = np.array(x)  # torch warns on read-only memory
@@ -45,7 +45,7 @@ def _as_images(x, input_size, name):
         raise ValueError(f"`{name}` must be images (N, 1, {input_size[0]}, {input_size[1]}), got {tuple(x.shape)}")
     return x
 
-# %% ../nbs/06_train.ipynb #5ce84630
+# %% ../nbs/06_train.ipynb #61f53999
 def _as_labels(y, num_classes, num_images, name):
     "`y` as an int64 tensor of class indices, one for each of `num_images` images."
     try: y = torch.as_tensor(y)
@@ -58,7 +58,7 @@ def _as_labels(y, num_classes, num_images, name):
         raise ValueError(f"`{name}` must be class indices in [0, {num_classes}), got {int(y.min())} to {int(y.max())}")
     return y.long()
 
-# %% ../nbs/06_train.ipynb #b2bacf64
+# %% ../nbs/06_train.ipynb #0f493fb8
 def minibatch_predict(model:nn.Module, # a network built by spectrogram_cnn
                       x:np.ndarray|torch.Tensor, # images (N, 1, H, W) of its size
                       *,
@@ -72,7 +72,7 @@ def minibatch_predict(model:nn.Module, # a network built by spectrogram_cnn
     with torch_threads(num_threads):
         return F.softmax(batched_logits(model, x, batch_size, device), dim=1).numpy()
 
-# %% ../nbs/06_train.ipynb #415a1ce6
+# %% ../nbs/06_train.ipynb #b09ff592
 def scores_to_label(scores:np.ndarray, # classification scores (N, num_classes)
                     class_names:Sequence[str]=None, # in label order; None: CLASS_NAMES
                    )->np.ndarray: # the name of each row's top class, (N,) of str
@@ -82,11 +82,11 @@ def scores_to_label(scores:np.ndarray, # classification scores (N, num_classes)
         raise ValueError(f"`scores` must have shape (N, {len(class_names)}), a column per class, got {scores.shape}")
     return np.asarray(class_names, dtype=str)[scores.argmax(axis=1)]
 
-# %% ../nbs/06_train.ipynb #48e4954a
+# %% ../nbs/06_train.ipynb #c8989e08
 _HISTORY_KEYS = ("iteration_train_loss", "iteration_train_accuracy", "epoch_train_loss", "epoch_train_accuracy",
                  "epoch_val_loss", "epoch_val_accuracy", "epoch_iteration", "epoch_seconds")  # the keys of a history
 
-# %% ../nbs/06_train.ipynb #6c5eface
+# %% ../nbs/06_train.ipynb #2aa2d67d
 def _train_epoch(model, optimizer, x, y, batch_size, generator, device):
     "One pass over the training set in a new random order, yielding the loss and accuracy of every mini-batch."
     model.train()
@@ -99,7 +99,7 @@ def _train_epoch(model, optimizer, x, y, batch_size, generator, device):
         optimizer.step()
         yield loss.item(), (logits.argmax(dim=1) == labels).float().mean().item()
 
-# %% ../nbs/06_train.ipynb #8c5bab49
+# %% ../nbs/06_train.ipynb #1b7ce2cf
 def _show_progress(history, handle=None):
     "Display the training-progress figure, replacing the one shown through `handle`; returns the handle."
     fig = plot_training_progress(history)
@@ -108,7 +108,7 @@ def _show_progress(history, handle=None):
     plt.close(fig)  # it has been displayed; closing keeps the notebook from showing it once more
     return handle
 
-# %% ../nbs/06_train.ipynb #cfe6606c
+# %% ../nbs/06_train.ipynb #0d85ab2c
 def _training_data(model, train_x, train_y, val_x, val_y):
     "The images and labels as tensors, checked against the network."
     size, classes = architecture_of(model)["input_size"], architecture_of(model)["num_classes"]
@@ -116,7 +116,7 @@ def _training_data(model, train_x, train_y, val_x, val_y):
     return (train_x, _as_labels(train_y, classes, len(train_x), "train_y"),
             val_x, _as_labels(val_y, classes, len(val_x), "val_y"))
 
-# %% ../nbs/06_train.ipynb #8a5abea6
+# %% ../nbs/06_train.ipynb #c142c99b
 def _check_recipe(*, epochs, batch_size, learning_rate, momentum, seed):
     "Fail with a message naming the argument unless the training settings make sense."
     check_count(epochs, "epochs"), check_count(batch_size, "batch_size"), check_count(seed, "seed", minimum=0)
@@ -125,7 +125,7 @@ def _check_recipe(*, epochs, batch_size, learning_rate, momentum, seed):
     if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not 0 <= momentum < 1:
         raise ValueError(f"`momentum` must be in [0, 1), got {momentum!r}")
 
-# %% ../nbs/06_train.ipynb #41d1e7bd
+# %% ../nbs/06_train.ipynb #09b18b4d
 def _record_epoch(history, num_batches, val_logits, val_y, seconds):
     "Append an epoch's means over its mini-batches, its validation loss and accuracy and its time to the history."
     for key in ("loss", "accuracy"):
@@ -135,7 +135,7 @@ def _record_epoch(history, num_batches, val_logits, val_y, seconds):
     history["epoch_iteration"].append(len(history["iteration_train_loss"]))
     history["epoch_seconds"].append(seconds)
 
-# %% ../nbs/06_train.ipynb #10bbb754
+# %% ../nbs/06_train.ipynb #1a27f6a6
 def train_network(model:nn.Module, # a network built by spectrogram_cnn; trained in place
                   train_x:np.ndarray|torch.Tensor, # training images (N, 1, H, W)
                   train_y:np.ndarray|torch.Tensor, # their class indices (N,)
@@ -174,7 +174,7 @@ def train_network(model:nn.Module, # a network built by spectrogram_cnn; trained
             if live_figure: handle = _show_progress(history, handle)
     return model.eval(), history
 
-# %% ../nbs/06_train.ipynb #fc18e579
+# %% ../nbs/06_train.ipynb #aec8ec13
 def plot_training_progress(history:dict, # a history from train_network
                            smoothing_window:int=10, # iterations per moving average
                           )->plt.Figure: # accuracy (%) and loss against the iteration
@@ -198,7 +198,7 @@ def plot_training_progress(history:dict, # a history from train_network
     fig.tight_layout()
     return fig
 
-# %% ../nbs/06_train.ipynb #18fbb3d0
+# %% ../nbs/06_train.ipynb #52550054
 def _label_indices(labels, class_names, name):
     "Class indices of `labels`, given as indices or as names from `class_names`."
     labels = np.asarray(labels)
@@ -214,7 +214,7 @@ def _label_indices(labels, class_names, name):
         raise ValueError(f"`{name}` must hold class indices in [0, {len(class_names)})")
     return labels.astype(np.int64)
 
-# %% ../nbs/06_train.ipynb #381303b1
+# %% ../nbs/06_train.ipynb #526343b5
 def classification_metrics(true_labels:np.ndarray, # the true classes, as indices or names
                            predicted_labels:np.ndarray, # the predicted classes
                            class_names:Sequence[str]=None, # None: CLASS_NAMES
@@ -232,7 +232,7 @@ def classification_metrics(true_labels:np.ndarray, # the true classes, as indice
     return {"accuracy": float(correct.sum() / matrix.sum()), "per_class_accuracy": shares(matrix.sum(axis=1)),
             "per_class_precision": shares(matrix.sum(axis=0)), "confusion_matrix": matrix.tolist()}
 
-# %% ../nbs/06_train.ipynb #e1933fd9
+# %% ../nbs/06_train.ipynb #86b7969f
 def _summary_cells(ax, values, first, vertical):
     "Draw a column (vertical) or row of percentages from the cell centred at `first`; None shows as a dash."
     shares = np.array([np.nan if v is None else v for v in values], dtype=float)
@@ -244,7 +244,7 @@ def _summary_cells(ax, values, first, vertical):
         ax.text(x + (0 if vertical else i), y + (i if vertical else 0), "–" if np.isnan(share) else f"{share:.1%}",
                 ha="center", va="center", fontsize=10, color="white" if share > 0.75 else "black")
 
-# %% ../nbs/06_train.ipynb #065bfc5e
+# %% ../nbs/06_train.ipynb #91435879
 def _count_cells(ax, matrix):
     "Draw the confusion counts: correct predictions in blue, mistakes in red."
     diagonal, k = np.eye(len(matrix), dtype=bool), len(matrix)
@@ -258,7 +258,7 @@ def _count_cells(ax, matrix):
         ax.text(j, i, count, ha="center", va="center", fontsize=11,
                 color="white" if diagonal[i, j] and count > 0.6 * matrix.max() else "black")
 
-# %% ../nbs/06_train.ipynb #d8ec1be1
+# %% ../nbs/06_train.ipynb #f9b48472
 def plot_confusion(true_labels:np.ndarray, # the true classes, as indices or names
                    predicted_labels:np.ndarray, # the predicted classes
                    class_names:Sequence[str]=None, # None: CLASS_NAMES
@@ -283,10 +283,10 @@ def plot_confusion(true_labels:np.ndarray, # the true classes, as indices or nam
     ax.set_title(f"{title}{': ' if title else ''}accuracy {metrics['accuracy']:.1%} of {matrix.sum()}")
     return fig
 
-# %% ../nbs/06_train.ipynb #9e9beac5
+# %% ../nbs/06_train.ipynb #0bf6a0a0
 _CHECKPOINT_FORMAT = "specx_nb.checkpoint/1"  # tag of the files written by save_model
 
-# %% ../nbs/06_train.ipynb #0144fca8
+# %% ../nbs/06_train.ipynb #4b488a01
 def save_model(model:nn.Module, # a network built by spectrogram_cnn
                path:str|Path, # the file; its folder is made if needed
                *,
@@ -302,7 +302,7 @@ def save_model(model:nn.Module, # a network built by spectrogram_cnn
                buffer)
     return write_atomically(path, buffer.getvalue())
 
-# %% ../nbs/06_train.ipynb #5f8f4be4
+# %% ../nbs/06_train.ipynb #7e29ef0a
 def _read_checkpoint(path):
     "The network (in evaluation mode, on the CPU) and the extra values stored in a file from `save_model`."
     path = Path(path)
@@ -319,20 +319,20 @@ def _read_checkpoint(path):
         raise ValueError(f"`path` {path} holds weights that do not match its architecture: {e}") from e
     return model.eval(), payload.get("extra")
 
-# %% ../nbs/06_train.ipynb #1e302689
+# %% ../nbs/06_train.ipynb #74dd474a
 def load_model(path:str|Path, # a file written by save_model
               )->nn.Module: # the network, in evaluation mode, on the CPU
     "Load a network saved with `save_model`."
     return _read_checkpoint(path)[0]
 
-# %% ../nbs/06_train.ipynb #880ead00
+# %% ../nbs/06_train.ipynb #9d2b0f4e
 def _simulation(background=True, background_amplitude=BACKGROUND_AMPLITUDE, amplitude_spread=0.0, noise=True):
     "The simulation's settings, in the plain form the cache key hashes; a TypeError for an unknown one."
     return dict(background=background if isinstance(background, dict) else bool(background),
                 background_amplitude=float(background_amplitude), amplitude_spread=float(amplitude_spread),
                 noise=bool(noise))
 
-# %% ../nbs/06_train.ipynb #5b6e7703
+# %% ../nbs/06_train.ipynb #7f2eeb61
 def train_default_network(seed:int=0, # seeds the data, split, weights and training
                           *,
                           num_obs_per_class:int=500, # observations of each class
@@ -348,13 +348,13 @@ def train_default_network(seed:int=0, # seeds the data, split, weights and train
     return train_network(model, data.images[train], data.labels[train], data.images[val], data.labels[val],
                          seed=seed, progress=progress)
 
-# %% ../nbs/06_train.ipynb #aedd25ed
+# %% ../nbs/06_train.ipynb #0771d568
 def default_cache_dir()->Path: # where trained_network keeps its files
     "The folder of the trained-network cache."
     if os.environ.get("SPECX_NB_CACHE"): return Path(os.environ["SPECX_NB_CACHE"]).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "specx_nb"
 
-# %% ../nbs/06_train.ipynb #a36ae3be
+# %% ../nbs/06_train.ipynb #ff459954
 def _source_digest(modules=("core", "data", "spectrogram", "model", "train")):
     "A hash of the code (comment lines left out) of the modules that determine the trained network."
     digest = hashlib.sha256()
@@ -364,7 +364,7 @@ def _source_digest(modules=("core", "data", "spectrogram", "model", "train")):
         digest.update(b"\n".join(line for line in lines if not line.lstrip().startswith(b"#")))
     return digest.hexdigest()
 
-# %% ../nbs/06_train.ipynb #299a2f15
+# %% ../nbs/06_train.ipynb #f962a0a6
 def _cache_key(settings):
     "A short hash of everything that determines the network trained with `settings`."
     architecture = spectrogram_cnn(IMAGE_SIZE, len(CLASS_NAMES), head=settings["head"], seed=0).architecture
@@ -372,7 +372,7 @@ def _cache_key(settings):
                   torch=torch.__version__, specx_nb=specx_nb.__version__, source=_source_digest())
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
-# %% ../nbs/06_train.ipynb #6633854f
+# %% ../nbs/06_train.ipynb #448311d8
 def trained_network(seed:int=0, # seeds the data, split, weights and training
                     *,
                     num_obs_per_class:int=500, # observations of each class
