@@ -7,7 +7,7 @@ __all__ = ['COLUMN_INCHES', 'SettingError', 'check_count', 'check_pair', 'check_
            'Stages', 'device_of', 'evaluating', 'batched_logits', 'torch_threads', 'write_atomically',
            'legibility_problems']
 
-# %% ../nbs/00_core.ipynb #3512d566
+# %% ../nbs/00_core.ipynb #21d794ff
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-# %% ../nbs/00_core.ipynb #f6921ffc
+# %% ../nbs/00_core.ipynb #5113e9c4
 class SettingError(ValueError):
     "A bad argument: `argument` names it and `problem` says what is wrong."
     def __init__(self,
@@ -32,7 +32,7 @@ class SettingError(ValueError):
         super().__init__(f"`{argument}` {problem}")
         self.argument, self.problem = argument, problem
 
-# %% ../nbs/00_core.ipynb #85f04984
+# %% ../nbs/00_core.ipynb #f1144a9f
 def check_count(value:int, # the value to check
                 name:str, # the argument's name, for the message
                 minimum:int=1, # the smallest allowed value
@@ -43,7 +43,7 @@ def check_count(value:int, # the value to check
     if value < minimum: raise SettingError(name, f"must be at least {minimum}, got {value}")
     return int(value)
 
-# %% ../nbs/00_core.ipynb #f30b3b7c
+# %% ../nbs/00_core.ipynb #15dafb9f
 def check_pair(value:Sequence[int], # the value to check
                name:str, # the argument's name, for the message
               )->tuple[int, int]: # the value, as a tuple of two plain ints
@@ -52,6 +52,7 @@ def check_pair(value:Sequence[int], # the value to check
         raise SettingError(name, f"must be a pair of integers, got {value!r}")
     return check_count(value[0], name), check_count(value[1], name)
 
+# %% ../nbs/00_core.ipynb #c0849934
 def check_choice(value:object, # the value to check
                  choices:Sequence, # the allowed values
                  name:str, # the argument's name, for the message
@@ -61,7 +62,7 @@ def check_choice(value:object, # the value to check
         raise SettingError(name, f"must be one of {tuple(choices)}, got {value!r}")
     return value
 
-# %% ../nbs/00_core.ipynb #ac41915f
+# %% ../nbs/00_core.ipynb #21a32fda
 def format_table(header:Sequence[str], # the column titles
                  rows:Sequence[Sequence], # the cells, one sequence per row; converted with str
                 )->str: # the table as lines of text, a rule under the header
@@ -73,7 +74,7 @@ def format_table(header:Sequence[str], # the column titles
     def line(row): return "  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths)))
     return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths), *map(line, cells[1:])])
 
-# %% ../nbs/00_core.ipynb #d9cdf204
+# %% ../nbs/00_core.ipynb #e24f140c
 def format_number(value:float|None, # the number; None or NaN for a missing one
                   digits:int=2, # digits after the point
                   *,
@@ -83,7 +84,7 @@ def format_number(value:float|None, # the number; None or NaN for a missing one
     if value is None or not np.isfinite(value): return "–"
     return f"{value:.{digits}%}" if percent else f"{value:.{digits}f}"
 
-# %% ../nbs/00_core.ipynb #ff967d5d
+# %% ../nbs/00_core.ipynb #f4f43038
 class Stages:
     "Time named steps of a run and show them on one progress bar; the seconds of each step are in `seconds`."
     def __init__(self,
@@ -105,16 +106,17 @@ class Stages:
 
     def close(self): self.bar.close()
 
-# %% ../nbs/00_core.ipynb #c94662a4
+# %% ../nbs/00_core.ipynb #5c654928
 def device_of(net:nn.Module, # a network
-             )->torch.device: # where its first parameter is; the CPU for a network without parameters
+             )->torch.device: # its first parameter's device; the CPU if it has none
     "The device a network's parameters are on."
     param = next(net.parameters(), None)
     return param.device if param is not None else torch.device("cpu")
 
+# %% ../nbs/00_core.ipynb #3f4ef583
 @contextmanager
 def evaluating(net:nn.Module, # the network to run
-               device:str|torch.device|None=None, # where to run it; None: where it is
+               device:str|torch.device|None=None, # None: where it is
               )->Iterator[nn.Module]: # the network, in evaluation mode on the device
     "Inside the block, `net` is in evaluation mode on `device` and gradients are off; its mode and device are restored."
     home, was_training = device_of(net), net.training
@@ -124,20 +126,20 @@ def evaluating(net:nn.Module, # the network to run
     finally:
         net.train(was_training).to(home)
 
-# %% ../nbs/00_core.ipynb #7ed96aa4
-def batched_logits(net:nn.Module, # the network, mapping images (N, ...) to logits (N, classes)
+# %% ../nbs/00_core.ipynb #c52738be
+def batched_logits(net:nn.Module, # images (N, ...) to logits (N, classes)
                    images:torch.Tensor, # the images (N, ...)
                    batch_size:int=128, # images per forward pass
-                   device:str|torch.device|None=None, # where to run the network; None: where it is
+                   device:str|torch.device|None=None, # None: where it is
                   )->torch.Tensor: # float (N, classes) on the CPU
     "The logits of `net` for `images`, `batch_size` at a time, in evaluation mode and without gradients."
     with evaluating(net, device) as running:
         where = device_of(running)
         return torch.cat([running(chunk.to(where)).cpu() for chunk in images.split(batch_size)])
 
-# %% ../nbs/00_core.ipynb #1ed7b821
+# %% ../nbs/00_core.ipynb #9d51d558
 @contextmanager
-def torch_threads(num_threads:int|None, # torch's CPU threads in the block; None: unchanged
+def torch_threads(num_threads:int|None, # CPU threads in the block; None: unchanged
                  )->Iterator[None]: # nothing; the setting holds inside the block
     "Let torch use `num_threads` CPU threads inside the block, and restore the previous count after it."
     if num_threads is None:
@@ -149,8 +151,8 @@ def torch_threads(num_threads:int|None, # torch's CPU threads in the block; None
     try: yield
     finally: torch.set_num_threads(previous)
 
-# %% ../nbs/00_core.ipynb #83bd5b2e
-def write_atomically(path:str|Path, # the file to write; its folder is created if needed
+# %% ../nbs/00_core.ipynb #e0f0c08a
+def write_atomically(path:str|Path, # the file; its folder is made if needed
                      data:bytes|str, # the whole content; text is written as UTF-8
                     )->Path: # the path written
     "Write `data` to `path` so that the file is either complete or absent, never half-written."
@@ -167,20 +169,23 @@ def write_atomically(path:str|Path, # the file to write; its folder is created i
         raise
     return path
 
-# %% ../nbs/00_core.ipynb #cdcb77b2
-COLUMN_INCHES = 7.5  # width of a figure that fills the site's 750 px column at 100 dpi
+# %% ../nbs/00_core.ipynb #1a432b45
+COLUMN_INCHES = 6.78  # width of a figure that fills the site's 678 px column at 100 dpi
 
+# %% ../nbs/00_core.ipynb #ef86d27d
 def _renderer(fig):
     "The figure drawn, and its renderer; a figure that a notebook has shown and closed gets a canvas again."
     if not hasattr(fig.canvas, "get_renderer"): FigureCanvasAgg(fig)
     fig.canvas.draw()
     return fig.canvas.get_renderer()
 
+# %% ../nbs/00_core.ipynb #bfb09f71
 def _shown_scale(fig, column_px):
     "How much the site shrinks the figure's PNG: 1 when it fits the column."
     tight = fig.get_tightbbox(fig.canvas.get_renderer())
     return min(1.0, column_px / ((tight.width + 0.2) * fig.dpi))  # savefig's tight layout pads 0.1 in each side
 
+# %% ../nbs/00_core.ipynb #a46cdd0c
 def _points_under(legend):
     "How many of the data points of the legend's axes lie under the legend."
     box, ax = legend.get_window_extent(), legend.axes
@@ -190,17 +195,19 @@ def _points_under(legend):
     inside = sum(int(np.all((p >= box.min) & (p <= box.max), axis=1).sum()) for p in points if len(p))
     return inside + sum(box.overlaps(image.get_window_extent()) for image in ax.images)
 
+# %% ../nbs/00_core.ipynb #ce4dd3f8
 def _panel_box(ax, renderer):
     "The box of a panel on the figure: its axes with their labels and the colour bars drawn for them."
     bars = [a for a in ax.figure.axes if getattr(getattr(a, "_colorbar", None), "mappable", None) is not None
             and a._colorbar.mappable.axes is ax]
     return Bbox.union([a.get_tightbbox(renderer) for a in [ax, *bars]])
 
+# %% ../nbs/00_core.ipynb #b8823ba3
 def legibility_problems(fig:plt.Figure, # a drawn figure
-                        column_px:int=750, # width of the page's column, in CSS pixels
-                        min_panel_px:int=350, # narrowest readable panel, with its labels and colour bars
-                        min_font_pt:float=8, # smallest legend text a reader can read, in points
-                       )->list[str]: # what a reader of the page could not read; empty when all is legible
+                        column_px:int=678, # width of the page's column, in CSS pixels
+                        min_panel_px:int=300, # narrowest readable panel, labels included
+                        min_font_pt:float=8, # smallest readable legend text, in points
+                       )->list[str]: # what a reader could not read; empty if all is legible
     "What is too small or hidden in `fig` once the site fits it to the column."
     renderer = _renderer(fig)
     scale, problems = _shown_scale(fig, column_px), []

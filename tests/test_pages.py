@@ -7,6 +7,7 @@ A cell is visible on the site unless a directive hides it (`#| hide`, `#| export
 """
 import ast
 import importlib
+import inspect
 import json
 import re
 
@@ -90,7 +91,7 @@ def test_nothing_to_scroll_sideways(nb_path):
             elif set(data) <= {"text/plain"}: text = "".join(data.get("text/plain", ""))
             else: continue
             wide += [line for line in text.splitlines() if len(line) > MAX_WIDTH]
-    wide += [line for _, block in signatures(nb_path) for line in block.splitlines() if len(line) > MAX_WIDTH]
+    wide += [line for _, block, _ in signatures(nb_path) for line in block.splitlines() if len(line) > MAX_WIDTH]
     assert not wide, f"{len(wide)} lines wider than {MAX_WIDTH} characters:\n" + "\n".join(wide[:20])
 
 
@@ -124,26 +125,29 @@ def namespace(nb_path):
 
 
 def signatures(nb_path):
-    "(name, signature block) of every `show_doc` cell of a page, rendered as the site renders it."
+    "(name, signature block, object) of every `show_doc` cell of a page, rendered as the site renders it."
     from nbdev.showdoc import show_doc
     names, found = namespace(nb_path), []
     for cell in cells(nb_path):
         for name in re.findall(r"^show_doc\(([\w.]+)\)", source(cell), flags=re.M) if cell["cell_type"] == "code" else []:
             obj = eval(name, dict(names))  # a dotted name of the chapter's module, e.g. a method
-            markdown = show_doc(obj)._repr_markdown_()
-            found.append((name, re.search(r"```python\n(.*?)```", markdown, flags=re.S).group(1)))
+            markdown = show_doc(obj)._repr_markdown_()  # with the renderer that settings.ini names
+            found.append((name, re.search(r"```python\n(.*?)```", markdown, flags=re.S).group(1), obj))
     return found
 
 
 @pytest.mark.parametrize("nb_path", CHAPTERS, ids=lambda p: p.name)
 def test_signatures_read_cleanly(nb_path):
-    "Docments in plain words, every documented name public and shown once, named tuples shown with their fields."
+    """Docments in plain words; every documented name public, plain (as nbdev's automatic documentation names it, so
+    that it is shown once) and shown once; a class shown as a class with its fields, not as `def Name(*args, **kwargs)`."""
     shown = signatures(nb_path)
-    names = [name for name, _ in shown]
+    names = [name for name, _, _ in shown]
     assert len(names) == len(set(names)), f"shown twice: {sorted({n for n in names if names.count(n) > 1})}"
-    for name, block in shown:
+    for name, block, obj in shown:
         assert not any(part.startswith("_") for part in name.split(".")), f"show_doc of a private name: {name}"
+        assert not name.startswith("specx_nb."), f"show_doc({name}): nbdev documents it again as {name.split('.')[-1]}"
         assert "*args, **kwargs" not in block, f"{name} is shown without its fields or parameters"
+        if inspect.isclass(obj): assert block.startswith("class "), f"{name} is shown as:\n{block}"
         comments = [line.split("#", 1)[1] for line in block.splitlines() if "#" in line]
         marked = [c for c in comments if "`" in c or "](" in c]
         assert not marked, f"{name}: docments with markup, shown raw on the site: {marked}"

@@ -55,6 +55,18 @@ def test_site_settings_agree():
     assert (ROOT / "nbs" / "_quarto.yml").resolve() == (ROOT / "_quarto.yml").resolve()
 
 
+def test_site_loads_nothing_from_other_hosts():
+    """The settings that keep the site's pages free of requests to other hosts: formulas as MathML (no MathJax from a
+    CDN), the theme without web fonts (no Google Fonts), and HTML outputs handed to Quarto as raw HTML blocks (Quarto
+    adds require.js and jQuery from a CDN to any page with an HTML output)."""
+    html = yaml.safe_load((ROOT / "_quarto.yml").read_text())["format"]["html"]
+    assert html["html-math-method"] == "mathml"
+    themes = [t for t in html["theme"] if t.endswith(".scss")]
+    assert themes and all("$web-font-path: false;" in (ROOT / "nbs" / t).read_text() for t in themes), themes
+    assert "specx_nb.showdoc:html_as_raw_markdown" in CFG["procs"].split()
+    assert CFG["renderer"] == "specx_nb.showdoc.ClassRenderer"
+
+
 def test_site_build_leaves_the_readme_alone():
     """nbdev_docs rewrites README.md from `readme_nb` when that notebook exists; ours names none, so only
     tools/render_readme.py writes the README."""
