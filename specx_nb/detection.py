@@ -8,12 +8,13 @@ __all__ = ['RECOMMENDED_READING', 'dose_response', 'plot_dose_response', 'contro
            'smallest_detected', 'detected_cells', 'best_reading', 'data_contrast', 'plot_detection', 'reading_settings',
            'band_check', 'population_result', 'fill_counterfactuals', 'population_answer']
 
-# %% ../nbs/12_detection.ipynb #02c2ce5e
+# %% ../nbs/12_detection.ipynb #56957f45
 import itertools
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
 
 from .core import COLUMN_INCHES, format_number, torch_threads
 from .data import CLASS_NAMES
@@ -22,18 +23,18 @@ from .lime import grid_segmentation
 from .population import bootstrap_interval, logit_margins
 from .regions import band_rows, fill_region, region_features, region_share
 
-# %% ../nbs/12_detection.ipynb #a24ed615
+# %% ../nbs/12_detection.ipynb #3f6ede45
 def _planted_in(record, class_name, strength):
     "Whether a record is of the planted class of a network with the tone planted in it at that strength."
     return (record["data"] == "planted" and record["planted_class"] == record["class_name"] == class_name
             and record["strength"] == strength)
 
-# %% ../nbs/12_detection.ipynb #b00b74bd
+# %% ../nbs/12_detection.ipynb #e6819634
 def _over_networks(records, version):
     "The mean margin change of a version over networks, with its interval: one record per network."
     return list(bootstrap_interval([r["margin_change"][version][0] for r in records]))
 
-# %% ../nbs/12_detection.ipynb #18bc473a
+# %% ../nbs/12_detection.ipynb #1b7d3baf
 def dose_response(records:Sequence[dict], # from population_records
                  )->list[dict]: # one row per planted class and strength
     "How many networks rely on a planted tone, and how far their margins fall without it, per class and dose."
@@ -46,7 +47,15 @@ def dose_response(records:Sequence[dict], # from population_records
                                  floor_filled=_over_networks(own, "floor filled")))
     return rows
 
-# %% ../nbs/12_detection.ipynb #339f3d02
+# %% ../nbs/12_detection.ipynb #fcac4e38
+def _dose_axis(ax, doses):
+    "A logarithmic dose axis, ticked and labelled at the doses themselves."
+    ax.set_xscale("log")
+    ax.set_xticks(doses, [f"{d:g}" for d in doses])
+    ax.minorticks_off()
+    ax.set_xlabel("dose: the tone's amplitude over the default's")
+
+# %% ../nbs/12_detection.ipynb #a02312fa
 def plot_dose_response(dose:Sequence[dict], # rows of dose_response
                       )->plt.Figure: # one panel per planted class
     "The margin change when the planted tone is taken out, and when the band is floored, against the dose."
@@ -60,14 +69,13 @@ def plot_dose_response(dose:Sequence[dict], # rows of dose_response
             ax.errorbar([r["strength"] for r in rows], mean, yerr=[mean - low, high - mean], fmt=f"{marker}-",
                         ms=4, lw=1, capsize=2, label=label)
         ax.axhline(-0.5, color="k", ls="--", lw=0.8)
-        ax.set_xscale("log")
         ax.set_title(c, fontsize=10)
-    fig.supxlabel("dose: the tone's amplitude over the default's", fontsize=10)
+    _dose_axis(axes[-1, 0], sorted({r["strength"] for r in dose}))
     fig.supylabel("margin change (logits)", fontsize=10)
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=9)
     return fig
 
-# %% ../nbs/12_detection.ipynb #8f66e701
+# %% ../nbs/12_detection.ipynb #f957a400
 def control_truth(records:Sequence[dict], # from population_records
                  )->list[dict]: # one row per control data and class
     "Per control data and class: networks relying on the tone's presence and absence, and the margin changes."
@@ -79,7 +87,7 @@ def control_truth(records:Sequence[dict], # from population_records
                                  removed=_over_networks(own, "removed"), added=_over_networks(own, "added")))
     return rows
 
-# %% ../nbs/12_detection.ipynb #db7b13d5
+# %% ../nbs/12_detection.ipynb #a6cba979
 def reading_value(record:dict, # one network and class
                   reading:str, # a reading's name, or "direct"
                   kind:str="positive", # "positive" or "absolute" share
@@ -88,7 +96,7 @@ def reading_value(record:dict, # one network and class
     if reading == "direct": return -record["margin_change"]["floor filled"][0]
     return record["readings"][reading][("positive", "absolute").index(kind)]
 
-# %% ../nbs/12_detection.ipynb #324ee2b2
+# %% ../nbs/12_detection.ipynb #19a82dae
 def roc_auc(scores:np.ndarray, # (N,): a reading per pair
             positive:np.ndarray, # bool (N,): the pairs that rely
            )->float: # NaN if one kind is missing
@@ -98,7 +106,7 @@ def roc_auc(scores:np.ndarray, # (N,): a reading per pair
     if pos.size == 0 or neg.size == 0: return float("nan")
     return float(((pos > neg) + 0.5 * (pos == neg)).mean())
 
-# %% ../nbs/12_detection.ipynb #82e9c6f8
+# %% ../nbs/12_detection.ipynb #07372e7e
 def auc_interval(scores:np.ndarray, # (N,): a reading per pair
                  positive:np.ndarray, # bool (N,): the pairs that rely
                  groups:Sequence, # (N,): each pair's network
@@ -120,7 +128,7 @@ def auc_interval(scores:np.ndarray, # (N,): a reading per pair
     aucs = np.einsum("bp,pn,bn->b", w_pos, wins, w_neg) / (w_pos.sum(1) * w_neg.sum(1))
     return roc_auc(scores, positive), float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))
 
-# %% ../nbs/12_detection.ipynb #f86da938
+# %% ../nbs/12_detection.ipynb #29b6497c
 def sensitivity_at_specificity(positive_values:Sequence[float], # readings of relying pairs
                                negative_values:Sequence[float], # readings of controls
                                specificity:float=0.95, # controls left below
@@ -129,16 +137,16 @@ def sensitivity_at_specificity(positive_values:Sequence[float], # readings of re
     threshold = np.quantile(np.asarray(negative_values, float), specificity)
     return float(np.mean(np.asarray(positive_values, float) > threshold))
 
-# %% ../nbs/12_detection.ipynb #3685a57a
+# %% ../nbs/12_detection.ipynb #f5f9b792
 def _network(record): return "/".join(str(record[k]) for k in ("head", "data", "planted_class", "strength", "seed"))
 
-# %% ../nbs/12_detection.ipynb #7ad2b4c2
+# %% ../nbs/12_detection.ipynb #15d084b4
 def _alarm_rate(records, reading, kind, threshold):
     "The share of records whose reading is above the threshold; None without records."
     if not records: return None
     return float(np.mean([reading_value(r, reading, kind) > threshold for r in records]))
 
-# %% ../nbs/12_detection.ipynb #537e0e7f
+# %% ../nbs/12_detection.ipynb #45e373cb
 def within_class_row(records:Sequence[dict], # from population_records
                      reading:str, # a reading's name, or "direct"
                      kind:str, # "positive" or "absolute" share
@@ -160,7 +168,7 @@ def within_class_row(records:Sequence[dict], # from population_records
                 alarm_unused=_alarm_rate([r for r in planted if not r["relies"]], reading, kind, threshold),
                 alarm_absence=_alarm_rate(other, reading, kind, threshold))
 
-# %% ../nbs/12_detection.ipynb #7acabaeb
+# %% ../nbs/12_detection.ipynb #4228e252
 def pooled_row(records:Sequence[dict], # from population_records
                reading:str, # a reading's name, or "direct"
                kind:str, # "positive" or "absolute" share
@@ -172,7 +180,7 @@ def pooled_row(records:Sequence[dict], # from population_records
     return dict(reading=reading, kind=kind, within_class=None, strength=None, auc=auc[0],
                 auc_interval=list(auc[1:]))
 
-# %% ../nbs/12_detection.ipynb #ab713931
+# %% ../nbs/12_detection.ipynb #c3393321
 def detection_table(records:Sequence[dict], # from population_records
                    )->list[dict]: # one row per reading, kind, class and dose, then pooled
     "Every reading against same-class controls, class by class and dose by dose, and pooled over classes."
@@ -185,7 +193,7 @@ def detection_table(records:Sequence[dict], # from population_records
         rows.append(pooled_row(records, reading, kind))
     return rows
 
-# %% ../nbs/12_detection.ipynb #22b44be7
+# %% ../nbs/12_detection.ipynb #f8889b48
 def smallest_detected(detection:Sequence[dict], # rows of detection_table
                       min_low:float=0.75, # the AUC interval's lower end needed
                      )->dict: # {(reading, kind, class): dose or None}
@@ -198,7 +206,7 @@ def smallest_detected(detection:Sequence[dict], # rows of detection_table
         found[key] = min(row["strength"], best or np.inf) if detected else best
     return found
 
-# %% ../nbs/12_detection.ipynb #b0c2ca7d
+# %% ../nbs/12_detection.ipynb #56c8391f
 def detected_cells(detection:Sequence[dict], # rows of detection_table
                    reading:str, # a reading's name, or "direct"
                    kind:str, # "positive", "absolute" or "margin"
@@ -209,7 +217,7 @@ def detected_cells(detection:Sequence[dict], # rows of detection_table
             if (r["reading"], r["kind"]) == (reading, kind) and r["within_class"] is not None
             and r["relying"] > 0 and r["auc_interval"][0] >= min_low]
 
-# %% ../nbs/12_detection.ipynb #418c823e
+# %% ../nbs/12_detection.ipynb #c0fc954c
 def best_reading(detection:Sequence[dict], # rows of detection_table
                  among:Callable[[str], bool]=lambda reading: True, # readings considered
                  min_low:float=0.75, # the AUC interval's lower end needed
@@ -221,7 +229,7 @@ def best_reading(detection:Sequence[dict], # rows of detection_table
         return len(detected_cells(detection, *key, min_low)), sum(r["auc_interval"][0] for r in own)
     return max(dict.fromkeys((r["reading"], r["kind"]) for r in rows), key=merit)
 
-# %% ../nbs/12_detection.ipynb #7ef24413
+# %% ../nbs/12_detection.ipynb #0674327c
 def data_contrast(records:Sequence[dict], # from population_records
                   reading:str, # a reading's name, or "direct"
                   kind:str, # "positive", "absolute" or "margin"
@@ -233,7 +241,7 @@ def data_contrast(records:Sequence[dict], # from population_records
     return auc_interval([reading_value(r, reading, kind) for r in chosen], [r["data"] == data for r in chosen],
                         [_network(r) for r in chosen])
 
-# %% ../nbs/12_detection.ipynb #a24f1153
+# %% ../nbs/12_detection.ipynb #dda165dd
 def plot_detection(detection:Sequence[dict], # rows of detection_table
                    readings:Sequence[tuple[str, str]], # (reading, kind) to draw
                   )->plt.Figure: # one panel per class, the readings as lines
@@ -250,16 +258,16 @@ def plot_detection(detection:Sequence[dict], # rows of detection_table
             auc, (low, high) = np.array([r["auc"] for r in own]), np.array([r["auc_interval"] for r in own]).T
             ax.errorbar(x, auc, yerr=[auc - low, high - auc], fmt="o-", ms=3, lw=1, capsize=2, label=key[0])
         ax.axhline(0.5, color="k", ls="--", lw=0.8)
-        ax.set(xscale="log", ylim=(-0.05, 1.05), title=c)
-    fig.supxlabel("dose: the tone's amplitude over the default's", fontsize=10)
+        ax.set(ylim=(-0.05, 1.05), title=c)
+    _dose_axis(axes[-1, 0], sorted({r["strength"] for r in rows}))
     fig.supylabel("ROC AUC against same-class controls", fontsize=10)
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=1, fontsize=9)
     return fig
 
-# %% ../nbs/12_detection.ipynb #9193cb37
+# %% ../nbs/12_detection.ipynb #701a15e6
 RECOMMENDED_READING = ("lime_linear/margin/floor/rows", "positive")  # the best reading of the full population
 
-# %% ../nbs/12_detection.ipynb #d02456d3
+# %% ../nbs/12_detection.ipynb #b54a1b98
 def reading_settings(reading:str, # a LIME reading's name, e.g. lime_linear/margin/floor/rows
                     )->dict: # keyword arguments of fast_image_lime
     "The explanation settings a LIME reading's name stands for."
@@ -267,7 +275,7 @@ def reading_settings(reading:str, # a LIME reading's name, e.g. lime_linear/marg
     grid = {"grid": (40, 6), "rows": (40, 1)}[layout]
     return dict(surrogate=method.removeprefix("lime_"), score=score, baseline=fill, grid=grid)
 
-# %% ../nbs/12_detection.ipynb #6ae718dc
+# %% ../nbs/12_detection.ipynb #146f83f5
 def _band_shares(net, images, label, reading, kind, num_samples, seed):
     "The reading's band share of every image."
     settings = reading_settings(reading)
@@ -277,9 +285,9 @@ def _band_shares(net, images, label, reading, kind, num_samples, seed):
                                          seed=seed, **settings).feature_importance, region,
                          absolute=kind == "absolute") for x in images]
 
-# %% ../nbs/12_detection.ipynb #aeba088e
-def band_check(net:"torch.nn.Module", # the network to check
-               control:"torch.nn.Module", # the same network, trained without tone
+# %% ../nbs/12_detection.ipynb #f9883558
+def band_check(net:torch.nn.Module, # the network to check
+               control:torch.nn.Module, # the same network, trained without tone
                images:np.ndarray, # validation images (N, 1, H, W)
                labels:np.ndarray, # their classes
                *,
@@ -303,7 +311,7 @@ def band_check(net:"torch.nn.Module", # the network to check
         rows.append(row)
     return rows
 
-# %% ../nbs/12_detection.ipynb #e3ff9bef
+# %% ../nbs/12_detection.ipynb #d00f522b
 def population_result(specs:Sequence, # the networks, from population_specs
                       records:Sequence[dict], # their records, from population_records
                       **settings, # how the records were made, e.g. num_samples
@@ -316,7 +324,7 @@ def population_result(specs:Sequence, # the networks, from population_specs
     return dict(settings=described | settings, records=list(records), dose_response=dose_response(records),
                 control_truth=control_truth(records), detection=detection_table(records))
 
-# %% ../nbs/12_detection.ipynb #6b9fdf5d
+# %% ../nbs/12_detection.ipynb #1667ed2c
 def fill_counterfactuals(records:Sequence[dict], # from population_records
                          reading:str, # a map reading's name
                          kind:str="positive", # "positive" or "absolute"
@@ -330,17 +338,17 @@ def fill_counterfactuals(records:Sequence[dict], # from population_records
                                        [-r["margin_change"][version][0] for r in chosen]).statistic)
     return rho
 
-# %% ../nbs/12_detection.ipynb #493cb890
+# %% ../nbs/12_detection.ipynb #d99972d6
 def _cells(cells):
     "Cells as 'Pulse 0.05, Gaussian 0.1'."
     return ", ".join(f"{c} {s:g}" for c, s in cells) or "none"
 
-# %% ../nbs/12_detection.ipynb #6ab49055
+# %% ../nbs/12_detection.ipynb #8355863a
 def _auc(values):
     "An AUC and its interval as 'a [lo, hi]'."
     return f"{format_number(values[0])} [{format_number(values[1])}, {format_number(values[2])}]"
 
-# %% ../nbs/12_detection.ipynb #0a3b1739
+# %% ../nbs/12_detection.ipynb #f791dcfe
 def _truth_sentence(result):
     "Per class, how many networks rely on the planted tone at each dose."
     by_class = {}
@@ -349,7 +357,7 @@ def _truth_sentence(result):
     return ("Networks relying on a tone planted in their class, by dose (the tone's amplitude over the default's): "
             + "; ".join(f"{c} {', '.join(v)}" for c, v in by_class.items()) + ".")
 
-# %% ../nbs/12_detection.ipynb #c2d32865
+# %% ../nbs/12_detection.ipynb #40f6abfc
 def _reading_sentences(result, min_low):
     "The best reading, the best under each score and each fill, and the original's reading."
     detection = result["detection"]
@@ -368,7 +376,7 @@ def _reading_sentences(result, min_low):
             f"{w} {count(key)} ({key[0]})" for w, key in found.items()) + f" of the {len(live)} cells.")
     return sentences
 
-# %% ../nbs/12_detection.ipynb #5a5fdcd5
+# %% ../nbs/12_detection.ipynb #2a7d1cf0
 def _original_sentence(result, min_low, original=("lime_tree/probability/mean/grid", "positive")):
     "What the original's reading detects, its AUC at full dose per class, and pooled over classes."
     rows = {(r["within_class"], r["strength"]): r for r in result["detection"]
@@ -381,7 +389,7 @@ def _original_sentence(result, min_low, original=("lime_tree/probability/mean/gr
             f"against same-class controls is {per_class}; pooled over classes, without controls, "
             f"{_auc([pooled['auc'], *pooled['auc_interval']])}.")
 
-# %% ../nbs/12_detection.ipynb #a2cc12ac
+# %% ../nbs/12_detection.ipynb #16b2bcdc
 def _fill_sentence(result, reading):
     "Which counterfactual each fill's reading follows: the tone taken out, or a tone put in."
     parts = []
@@ -393,7 +401,7 @@ def _fill_sentence(result, reading):
             "of the band share with the margin's fall when the tone is taken out, over the pairs that have it, and "
             "when one is put in, over the pairs that lack it): " + "; ".join(parts) + ".")
 
-# %% ../nbs/12_detection.ipynb #7b66cbcd
+# %% ../nbs/12_detection.ipynb #cf4d59ec
 def _default_sentences(result, reading):
     "The original's question: the default networks' reliance, in and out of distribution, and the contrast."
     truth = {(r["data"], r["class_name"]): r for r in result["control_truth"]}
@@ -406,7 +414,7 @@ def _default_sentences(result, reading):
             f"The original's question, by the best reading ({reading[0]}, {reading[1]}): the default networks' "
             f"ThreeFrequency against the same class without tone, AUC {_auc(three)}."]
 
-# %% ../nbs/12_detection.ipynb #ee6a0525
+# %% ../nbs/12_detection.ipynb #feab4357
 def population_answer(result:dict, # from population_result
                       min_low:float=0.75, # the AUC interval's lower end of a detection
                      )->list[str]: # the findings, one sentence each
