@@ -6,7 +6,7 @@
 __all__ = ['trust_report', 'trust_tables', 'report_summary', 'colour_name', 'figure_styles', 'caption_mismatches', 'save_figure',
            'report_html', 'population_report_html']
 
-# %% ../nbs/12_report.ipynb #a2db3ef0
+# %% ../nbs/12_report.ipynb #1d0b8cf2
 import base64
 import html
 import io
@@ -34,20 +34,20 @@ from .trust import (STABILITY_COUNTS, band_filled, deletion_area, deletion_curve
                             intervention_table, randomized_copy, rank_correlation, recommended_num_samples,
                             series_name, true_feature_masks)
 
-# %% ../nbs/12_report.ipynb #f77b802a
+# %% ../nbs/12_report.ipynb #46046c85
 def _lime(net, image, label, *, feature_map, bar, **kwargs):
     "The feature importance of one LIME explanation of the true class; its samples are counted on `bar`."
     bar.update(kwargs["num_samples"])
     return fast_image_lime(net, image, int(label), segmentation=feature_map, **kwargs).feature_importance
 
-# %% ../nbs/12_report.ipynb #de1950c6
+# %% ../nbs/12_report.ipynb #ed075ed5
 def _per_class(values, labels):
     "{class: mean of the class's finite values}, None where it has none."
     values = np.asarray(values, dtype=np.float64)
     kept = [values[(labels == c) & np.isfinite(values)] for c in range(len(CLASS_NAMES))]
     return {name: float(v.mean()) if len(v) else None for name, v in zip(CLASS_NAMES, kept)}
 
-# %% ../nbs/12_report.ipynb #60f7288e
+# %% ../nbs/12_report.ipynb #d239fa04
 def _check_inputs(data, clean_images, per_class, counts, num_seeds):
     "Fail with a message naming the argument unless the report's inputs fit together."
     if np.shape(clean_images) != data.images.shape:
@@ -60,7 +60,7 @@ def _check_inputs(data, clean_images, per_class, counts, num_seeds):
     for n in counts: check_count(n, "stability_counts")
     check_count(num_seeds, "stability_seeds", minimum=2)
 
-# %% ../nbs/12_report.ipynb #0af27484
+# %% ../nbs/12_report.ipynb #b2530a28
 def _faithfulness(net, images, labels, feature_map, truth, lime, *, seed, device):
     "Per class, the relevance mass, background share and deletion area of every map; the maps; the mean curves."
     maps = {f"lime_{s}": np.array([lime(net, x, y, surrogate=s, seed=seed) for x, y in zip(images, labels)])
@@ -75,7 +75,7 @@ def _faithfulness(net, images, labels, feature_map, truth, lime, *, seed, device
     means = {m: np.array([v[labels == c].mean(axis=0) for c in range(len(CLASS_NAMES))]) for m, v in curves.items()}
     return found, maps, means
 
-# %% ../nbs/12_report.ipynb #fc63c742
+# %% ../nbs/12_report.ipynb #52021dc0
 def _randomization(net, images, labels, reference, lime, *, seed):
     "Per surrogate and comparison, the mean rank correlation per class of the reference maps with the compared maps."
     copies = {"another_seed": (net, seed + 1), "output_layer": (randomized_copy(net, 1, seed=seed), seed),
@@ -84,7 +84,7 @@ def _randomization(net, images, labels, reference, lime, *, seed):
                                   for r, x, y in zip(reference[f"lime_{s}"], images, labels)], labels)
                 for name, (model, k) in copies.items()} for s in ("tree", "linear")}
 
-# %% ../nbs/12_report.ipynb #48e75e50
+# %% ../nbs/12_report.ipynb #5dec74d5
 def trust_report(net:nn.Module, # the trained network, from trained_network(seed)
                  data, # the SpectrogramDataset of default_dataset(seed=seed)
                  clean_images:np.ndarray, # clean signals' spectrograms, as data.images
@@ -135,16 +135,16 @@ def trust_report(net:nn.Module, # the trained network, from trained_network(seed
             "stability": {"agreement": {s: v.tolist() for s, v in stability.items()},
                           "recommended_num_samples": recommended}}, details
 
-# %% ../nbs/12_report.ipynb #c86c82c2
+# %% ../nbs/12_report.ipynb #8f55279f
 def _percent(value, digits=1): return format_number(value, digits, percent=True)
 
-# %% ../nbs/12_report.ipynb #ec68b5b3
+# %% ../nbs/12_report.ipynb #64632286
 def _per_class_table(table, text=format_number):
     "The header and rows of a {column: {class: value}} table, each value written by `text`."
     classes = list(next(iter(table.values())))
     return ["class", *map(series_name, table)], [[c, *(text(v[c]) for v in table.values())] for c in classes]
 
-# %% ../nbs/12_report.ipynb #9eb8abef
+# %% ../nbs/12_report.ipynb #889c0ed7
 def _stability_rows(trust):
     "The header and rows of the stability table: agreement per surrogate and count, and the recommended count."
     counts, recommended = trust["settings"]["stability_counts"], trust["stability"]["recommended_num_samples"]
@@ -152,7 +152,7 @@ def _stability_rows(trust):
             [[s, *map(format_number, values), str(recommended[s] or f"more than {counts[-1]}")]
              for s, values in trust["stability"]["agreement"].items()])
 
-# %% ../nbs/12_report.ipynb #c2f1f6a5
+# %% ../nbs/12_report.ipynb #8417e2ad
 def trust_tables(trust:dict, # the numbers of trust_report
                 )->list[tuple]: # (title, note, header, rows) of every check
     "The numbers of a trust report as tables of text, one per check, each with a title and a note."
@@ -173,7 +173,7 @@ def trust_tables(trust:dict, # the numbers of trust_report
             ("Stability", f"top-{s['top_k']} agreement (Jaccard overlap) between {s['stability_seeds']} seeds, "
                           "mean over one observation per class", *_stability_rows(trust))]
 
-# %% ../nbs/12_report.ipynb #36cc4811
+# %% ../nbs/12_report.ipynb #c68bdff8
 def _band_finding(m, leans_on=2):
     "The sentences on the band share of every class; the classes over `leans_on` times an even share are named."
     rows = m["band_importance"]
@@ -189,13 +189,13 @@ def _band_finding(m, leans_on=2):
     return (f"What the network looks at: LIME puts this share of its positive importance (the band share) on the "
             f"{BACKGROUND_FREQUENCY:g} Hz background band: {shares}. {verdict} {caveat}")
 
-# %% ../nbs/12_report.ipynb #94c62e14
+# %% ../nbs/12_report.ipynb #20dc6165
 def _against(values, baseline, better):
     "'class value (baseline)' for every class, and the classes where `better(value, baseline)` holds."
     text = ", ".join(f"{c} {format_number(v)} ({format_number(baseline[c])})" for c, v in values.items())
     return text, [c for c, v in values.items() if None not in (v, baseline[c]) and better(v, baseline[c])]
 
-# %% ../nbs/12_report.ipynb #067a79eb
+# %% ../nbs/12_report.ipynb #f8d48d3a
 def _trust_finding(m, key, name):
     "One sentence on whether the maps of one surrogate (`key` in the trust metrics) can be trusted."
     t, classes, samples = m["trust"], m["class_names"], m["settings"]["num_samples"]
@@ -213,7 +213,7 @@ def _trust_finding(m, key, name):
             f"{samples}. " + ("These maps pass every check." if passed else "These maps fail at least one check "
                               "and should not be trusted as they are."))
 
-# %% ../nbs/12_report.ipynb #6d9ba32d
+# %% ../nbs/12_report.ipynb #f81a1405
 def report_summary(metrics:dict, # the content of metrics.json
                   )->list[str]: # the findings, a paragraph of plain text each
     "What a study found, in words and numbers: accuracy, what the network looks at, and whether the maps hold up."
@@ -224,11 +224,11 @@ def report_summary(metrics:dict, # the content of metrics.json
             _trust_finding(metrics, "tree", "regression tree, as in the maps above"),
             _trust_finding(metrics, "linear", "linear")]
 
-# %% ../nbs/12_report.ipynb #160ee602
+# %% ../nbs/12_report.ipynb #cc4531ec
 _HUES = (("red", 0.04), ("orange", 0.11), ("yellow", 0.18), ("green", 0.45), ("cyan", 0.53), ("blue", 0.72),
          ("purple", 0.93), ("red", 1.01))  # hue names, each up to its upper bound on the colour wheel (0 to 1)
 
-# %% ../nbs/12_report.ipynb #12198980
+# %% ../nbs/12_report.ipynb #b0cc0516
 def colour_name(colour, # a matplotlib colour: "tab:blue", "0.4", (r, g, b)...
                )->str|None: # a colour word; None for a transparent colour
     "The plain name of a colour, by its hue and brightness."
@@ -239,13 +239,13 @@ def colour_name(colour, # a matplotlib colour: "tab:blue", "0.4", (r, g, b)...
     if saturation < 0.2: return "white" if value > 0.9 else "grey"
     return next(name for name, upper in _HUES if hue < upper)
 
-# %% ../nbs/12_report.ipynb #65a87bf0
+# %% ../nbs/12_report.ipynb #f70b0819
 _LINE_STYLES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dash-dot"}  # matplotlib's codes, in words
 
-# %% ../nbs/12_report.ipynb #3c4d8899
+# %% ../nbs/12_report.ipynb #ffb3ea86
 _MARKERS = {"_": "tick", "|": "tick", "o": "dot", ".": "dot"}  # markers, in words
 
-# %% ../nbs/12_report.ipynb #7b042811
+# %% ../nbs/12_report.ipynb #6a95106d
 def _colours_of(ax):
     "Every colour that `ax` draws with: lines, bars, scatter points, outlines and colour maps."
     colours = [line.get_color() for line in ax.lines] + [patch.get_facecolor() for patch in ax.patches]
@@ -253,7 +253,7 @@ def _colours_of(ax):
     for image in ax.images: colours += [image.get_cmap()(x) for x in np.linspace(0, 1, 9)]
     return colours
 
-# %% ../nbs/12_report.ipynb #78fba4f4
+# %% ../nbs/12_report.ipynb #595ab403
 def figure_styles(fig:plt.Figure, # a figure, drawn
                  )->dict: # "colours", "line_styles", "markers", "colour_bars"
     "The colours, line styles and markers that a figure draws with, in words, and how many colour bars it has."
@@ -268,7 +268,7 @@ def figure_styles(fig:plt.Figure, # a figure, drawn
     return {"colours": sorted(colours - {None}), "line_styles": sorted(styles - {None}),
             "markers": sorted(markers - {None}), "colour_bars": bars}
 
-# %% ../nbs/12_report.ipynb #37ee868a
+# %% ../nbs/12_report.ipynb #55d6f1c7
 def caption_mismatches(caption:str, # a figure's caption
                        styles:dict, # the figure's styles, from figure_styles
                       )->list[str]: # the caption's words its figure does not bear out
@@ -283,7 +283,7 @@ def caption_mismatches(caption:str, # a figure's caption
     if re.search(r"colou?r bars?", caption.lower()) and not styles["colour_bars"]: wrong.append("colour bar")
     return wrong
 
-# %% ../nbs/12_report.ipynb #9bbea3f9
+# %% ../nbs/12_report.ipynb #3ee3faaa
 def save_figure(fig:plt.Figure, # the figure to save; it is closed afterwards
                 path:str|Path, # where the PNG goes
                 dpi:int=110, # its resolution
@@ -294,7 +294,7 @@ def save_figure(fig:plt.Figure, # the figure to save; it is closed afterwards
     plt.close(fig)
     return write_atomically(path, buffer.getvalue())
 
-# %% ../nbs/12_report.ipynb #73a65caf
+# %% ../nbs/12_report.ipynb #9f32153d
 def _html_page(title, body):
     "A self-contained HTML page: the report's style sheet, then `body`."
     return f"""<!DOCTYPE html>
@@ -307,13 +307,13 @@ table{{border-collapse:collapse;margin:1rem 0}} td,th{{border:1px solid #ccc;pad
 </body></html>
 """
 
-# %% ../nbs/12_report.ipynb #43303d1d
+# %% ../nbs/12_report.ipynb #a3311ff8
 def _html_table(header, rows):
     "An HTML table, every cell escaped."
     cells = lambda tag, values: "".join(f"<{tag}>{html.escape(str(v))}</{tag}>" for v in values)
     return f"<table><tr>{cells('th', header)}</tr>" + "".join(f"<tr>{cells('td', r)}</tr>" for r in rows) + "</table>"
 
-# %% ../nbs/12_report.ipynb #21f9e4c4
+# %% ../nbs/12_report.ipynb #e99a25e9
 def _figure_html(folder, name, figure):
     "A figure of `folder` as a data URL, with its caption, and its styles as data attributes."
     data = base64.b64encode((Path(folder) / name).read_bytes()).decode()
@@ -323,7 +323,7 @@ def _figure_html(folder, name, figure):
             f'<img src="data:image/png;base64,{data}" alt="{html.escape(name)}">'
             f"<figcaption>{html.escape(figure['caption'])} <code>{html.escape(name)}</code></figcaption></figure>")
 
-# %% ../nbs/12_report.ipynb #69675c73
+# %% ../nbs/12_report.ipynb #ab6b1afb
 _SETTING_NOTES = {"seed": "seeds the data, the split, the network and every explanation",
                   "num_samples": "LIME samples per explanation",
                   "obs_per_class": "observations of each class in the LIME maps figure",
@@ -332,7 +332,7 @@ _SETTING_NOTES = {"seed": "seeds the data, the split, the network and every expl
                   "stability_counts": "LIME sample counts whose stability is measured",
                   "device": "where the network ran"}  # what each setting means, for the report
 
-# %% ../nbs/12_report.ipynb #cd6ff722
+# %% ../nbs/12_report.ipynb #9eaf223f
 def _tables_html(m):
     "The report's tables of numbers, as HTML, by section."
     settings = [(k, " ".join(map(str, v)) if isinstance(v, list) else v, _SETTING_NOTES.get(k, ""))
@@ -350,7 +350,7 @@ def _tables_html(m):
             "run": _html_table(["step", "seconds"], m["timings_s"].items())
                    + _html_table(["library", "version"], m["versions"].items())}
 
-# %% ../nbs/12_report.ipynb #58e87596
+# %% ../nbs/12_report.ipynb #82608b9b
 def report_html(out_dir:str|Path, # the study folder, with its figures
                 metrics:dict, # the content of metrics.json
                )->str: # a self-contained HTML page
@@ -375,7 +375,7 @@ that no signal crosses), a different quantity from the band share above. Top-{k}
 of the {k} most important features of two maps.</p>{tables['trust']}{shown(True)}
 <h2>Run</h2>{tables['run']}""")
 
-# %% ../nbs/12_report.ipynb #a97af121
+# %% ../nbs/12_report.ipynb #66616342
 def population_report_html(out_dir:str|Path, # the population folder, with its figures
                            result:dict, # the content of population.json
                            figures:dict, # file name: caption and styles

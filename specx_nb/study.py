@@ -6,7 +6,7 @@
 __all__ = ['validation_counts', 'usable_device', 'StudySettings', 'study_settings', 'check_out_dir', 'staged_folder',
            'library_versions', 'run_study', 'run_population_study']
 
-# %% ../nbs/13_study.ipynb #091793d5
+# %% ../nbs/13_study.ipynb #13a0ada1
 import json
 import os
 import platform
@@ -35,18 +35,18 @@ from .trust import (STABILITY_COUNTS, band_importance_table, plot_band_importanc
                             plot_relevance_mass, plot_stability, series_name)
 from .report import figure_styles, population_report_html, report_html, save_figure, trust_report
 
-# %% ../nbs/13_study.ipynb #5f8ed1ef
+# %% ../nbs/13_study.ipynb #a76a271a
 def validation_counts(seed:int=0, # the seed of the data and the split
                      )->dict: # {class name: number of validation observations}
     "How many validation observations each class has in the study's data, computed from the split alone."
     labels, _, val_idx = default_split(seed=seed)
     return dict(zip(CLASS_NAMES, np.bincount(labels[val_idx], minlength=len(CLASS_NAMES)).tolist()))
 
-# %% ../nbs/13_study.ipynb #5d570119
+# %% ../nbs/13_study.ipynb #764c344a
 _DEVICE_TYPES = {"cpu": lambda: True, "cuda": lambda: torch.cuda.is_available(),
                  "mps": lambda: torch.backends.mps.is_available()}  # device types the study runs on: is one here?
 
-# %% ../nbs/13_study.ipynb #66db70e3
+# %% ../nbs/13_study.ipynb #922d137e
 def usable_device(device:str|torch.device, # "cpu", "cuda", "cuda:1", "mps"...
                  )->torch.device: # the device, checked to be usable here
     "The torch device named `device`, or a `SettingError` saying why it cannot be used on this machine."
@@ -61,7 +61,7 @@ def usable_device(device:str|torch.device, # "cpu", "cuda", "cuda:1", "mps"...
         raise SettingError("device", f"{device!r}: this machine has {torch.cuda.device_count()} CUDA devices")
     return parsed
 
-# %% ../nbs/13_study.ipynb #7b6bc931
+# %% ../nbs/13_study.ipynb #fc8c09fe
 class StudySettings(NamedTuple):
     "The checked settings of a study."
     seed: int  # seeds the data, the split, the network and every explanation
@@ -72,7 +72,7 @@ class StudySettings(NamedTuple):
     stability_counts: tuple  # LIME sample counts whose stability is measured, increasing
     device: str  # where the network runs for prediction and LIME
 
-# %% ../nbs/13_study.ipynb #9d76cd12
+# %% ../nbs/13_study.ipynb #9a6e64c5
 def _sample_counts(counts):
     "The stability counts as a tuple of increasing positive integers, or a SettingError."
     counts = tuple(check_count(n, "stability_counts") for n in np.atleast_1d(np.asarray(counts, dtype=object)))
@@ -80,7 +80,7 @@ def _sample_counts(counts):
         raise SettingError("stability_counts", f"must be one or more increasing counts, got {list(counts)}")
     return counts
 
-# %% ../nbs/13_study.ipynb #7f5e98e9
+# %% ../nbs/13_study.ipynb #ceead569
 def study_settings(*,
                    seed:int=0, # seeds the data, the network and every explanation
                    num_samples:int=4096, # LIME samples per explanation
@@ -103,7 +103,7 @@ def study_settings(*,
     return StudySettings(seed=seed, num_samples=num_samples, stability_counts=counts,
                          device=str(usable_device(device)), **per_class)
 
-# %% ../nbs/13_study.ipynb #50ad2bc2
+# %% ../nbs/13_study.ipynb #f1758cbb
 def check_out_dir(out_dir:str|Path, # where the study goes
                   overwrite:bool=False, # allow a folder that holds files
                  )->Path: # the folder, not created
@@ -121,14 +121,14 @@ def check_out_dir(out_dir:str|Path, # where the study goes
     probe.rmdir()
     return out
 
-# %% ../nbs/13_study.ipynb #eca572c8
+# %% ../nbs/13_study.ipynb #6fa7f5ae
 def _make_folders(folder):
     "Create `folder` and any missing parents; return the ones created, deepest first."
     missing = [p for p in [folder, *folder.parents] if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     return missing
 
-# %% ../nbs/13_study.ipynb #6871a868
+# %% ../nbs/13_study.ipynb #8ab1a69e
 def _move_into_place(staging, out):
     "Rename `staging` to `out`; an existing `out` is set aside first and removed once the new one is in place."
     old = staging.with_name(staging.name.replace(".partial-", ".old-")) if out.exists() else None
@@ -140,7 +140,7 @@ def _move_into_place(staging, out):
         raise
     if old: shutil.rmtree(old, ignore_errors=True)
 
-# %% ../nbs/13_study.ipynb #1b14b316
+# %% ../nbs/13_study.ipynb #687335aa
 @contextmanager
 def staged_folder(out:str|Path, # where the block's files end up
                  )->Iterator[Path]: # the hidden folder to write into
@@ -160,7 +160,7 @@ def staged_folder(out:str|Path, # where the block's files end up
             with suppress(OSError): folder.rmdir()
         raise
 
-# %% ../nbs/13_study.ipynb #65f2e973
+# %% ../nbs/13_study.ipynb #2e77b932
 class _Run:
     "One study as its steps fill it in: its folder, its settings, what each step found, and the figures saved."
     def __init__(self, folder, settings, progress):
@@ -172,7 +172,7 @@ class _Run:
         self.figures[name] = {"caption": caption, **figure_styles(fig)}
         save_figure(fig, self.folder / name)
 
-# %% ../nbs/13_study.ipynb #291d0065
+# %% ../nbs/13_study.ipynb #bf5e2ba2
 def _simulate(run):
     "The data set, the clean signals' spectrograms, and figures of both views of the data."
     s = run.settings
@@ -186,7 +186,7 @@ def _simulate(run):
              f"The same series as spectrograms, lowest frequency at the top. The faint band near the top of every "
              f"image is the {BACKGROUND_FREQUENCY:g} Hz background tone; the noise fills the lower half.")
 
-# %% ../nbs/13_study.ipynb #a9d68eba
+# %% ../nbs/13_study.ipynb #baf97956
 def _train(run):
     "The trained network, saved with a figure of its training."
     run.net, history = trained_network(run.settings.seed)
@@ -195,7 +195,7 @@ def _train(run):
              "Accuracy and loss while training: pale blue, every mini-batch; dark blue, their moving average; black "
              "dashes with dots, the validation data at the end of each epoch (grey vertical lines).")
 
-# %% ../nbs/13_study.ipynb #6fa76c5d
+# %% ../nbs/13_study.ipynb #29f051dc
 def _evaluate(run):
     "The network's accuracy on the validation data, with its confusion chart."
     predicted = minibatch_predict(run.net, run.val_images, device=run.settings.device).argmax(axis=1)
@@ -204,7 +204,7 @@ def _evaluate(run):
              "Validation confusion chart, with the accuracy of every class beside its row and the precision of every "
              "prediction under its column.")
 
-# %% ../nbs/13_study.ipynb #aeed8308
+# %% ../nbs/13_study.ipynb #c2045f85
 def _explain(run):
     "LIME maps of the first `obs_per_class` validation observations of every class, interleaved."
     s, labels = run.settings, run.val_labels
@@ -220,7 +220,7 @@ def _explain(run):
              "each spectrogram beside its map: bright cells raise the score of the true class; the colour bars give "
              "log10 power and importance. Observations are named by their index in the data set, as in metrics.json.")
 
-# %% ../nbs/13_study.ipynb #5d0500fe
+# %% ../nbs/13_study.ipynb #adb75ab8
 def _band(run):
     "Per class, the region share of LIME's positive importance on the background band's rows and on the signal's rows."
     s = run.settings
@@ -234,7 +234,7 @@ def _band(run):
              f"{s.band_obs_per_class} validation observations per class; black ticks: the share that importance "
              "spread evenly over the grid would give.")
 
-# %% ../nbs/13_study.ipynb #07694ef2
+# %% ../nbs/13_study.ipynb #ccc97257
 def _trust_figures(trust, details):
     "The figures of the trust checks, from trust_report's numbers and details: {file name: (figure, caption)}."
     d, titles = details, [CLASS_NAMES[c] for c in details["labels"]]
@@ -266,10 +266,10 @@ def _trust_figures(trust, details):
             "One observation of each class explained by LIME (tree and linear surrogate), occlusion and Grad-CAM, on "
             "the spectrogram's axes; the true signal outlined in green. Signed maps in red (positive) and blue "
             "(negative) importance, non-negative maps in the inferno colours of the LIME maps; the colour bars give "
-            "the importance."),
+            "each map's importance relative to its largest."),
     }
 
-# %% ../nbs/13_study.ipynb #bbecaf3b
+# %% ../nbs/13_study.ipynb #7d6c66e4
 def _trust(run):
     "The trust checks of trust_report, their figures saved with their captions."
     s = run.settings
@@ -280,19 +280,19 @@ def _trust(run):
                                       progress=run.progress)
     for name, (fig, caption) in _trust_figures(run.trust, details).items(): run.save(name, fig, caption)
 
-# %% ../nbs/13_study.ipynb #ae7e5efb
+# %% ../nbs/13_study.ipynb #a4d53184
 _STEPS = {"data": _simulate, "network": _train, "evaluation": _evaluate, "explanations": _explain,
           "background band": _band, "trust": _trust}  # the study's steps, in order
 
-# %% ../nbs/13_study.ipynb #ef9706ab
+# %% ../nbs/13_study.ipynb #9e9aae85
 _LIBRARIES = ("specx_nb", "numpy", "scipy", "torch", "scikit-learn", "scikit-image", "matplotlib")
 
-# %% ../nbs/13_study.ipynb #bae13161
+# %% ../nbs/13_study.ipynb #cb48d6fc
 def library_versions()->dict: # {library: version}, Python's among them
     "The versions of Python and of the libraries that shape the results."
     return {"python": platform.python_version(), **{name: version(name) for name in _LIBRARIES}}
 
-# %% ../nbs/13_study.ipynb #c68952a9
+# %% ../nbs/13_study.ipynb #b8c06e3a
 def _metrics(run, seconds):
     "The content of `metrics.json`."
     settings = run.settings._asdict()
@@ -308,7 +308,7 @@ def _metrics(run, seconds):
             "versions": library_versions(),
             "timings_s": seconds}
 
-# %% ../nbs/13_study.ipynb #763a0e27
+# %% ../nbs/13_study.ipynb #250122be
 def run_study(out_dir:str|Path, # empty or new, unless overwrite
               *,
               seed:int=0, # seeds the data, the network and every explanation
@@ -339,7 +339,7 @@ def run_study(out_dir:str|Path, # empty or new, unless overwrite
         write_atomically(folder / "report.html", report_html(folder, metrics))
     return metrics
 
-# %% ../nbs/13_study.ipynb #23fd853d
+# %% ../nbs/13_study.ipynb #5f41b83c
 def _population_settings(seeds, workers, quick):
     "The population's settings, checked: (specs, keyword arguments of population_study)."
     seeds, workers = check_count(seeds, "seeds"), check_count(workers, "workers")
@@ -347,7 +347,7 @@ def _population_settings(seeds, workers, quick):
     small = dict(obs_per_class=2, num_samples=512, stability_counts=(256, 512))
     return specs, dict(workers=workers, **(small if quick else {}))
 
-# %% ../nbs/13_study.ipynb #4bc1d106
+# %% ../nbs/13_study.ipynb #4455a33c
 def run_population_study(out_dir:str|Path, # empty or new, unless overwrite
                          *,
                          seeds:int=5, # training seeds per architecture and data variant
