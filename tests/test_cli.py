@@ -10,8 +10,8 @@ import time
 import pytest
 
 from conftest import ROOT
-from specx_nb.cli import STUDY_DEFAULTS, main
-from specx_nb.study import run_study
+from specx_nb.cli import cli_parser, main
+from specx_nb.study import run_population_study, run_study
 
 CLI = shutil.which("specx-nb")
 SMALL = ["--num-samples", "256", "--band-obs-per-class", "3", "--trust-per-class", "1", "--stability-counts", "64",
@@ -48,16 +48,24 @@ def test_version_and_python_m_are_the_same_command():
     assert version.stdout.strip() == "specx-nb " + next(
         line.split("=")[1].strip() for line in (ROOT / "settings.ini").read_text().splitlines()
         if line.startswith("version"))
-    for module in ("specx_nb", "specx_nb.study"):
-        same = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True)
-        assert (same.returncode, same.stdout) == (0, version.stdout), module
+    same = subprocess.run([sys.executable, "-m", "specx_nb", "--version"], capture_output=True, text=True)
+    assert (same.returncode, same.stdout) == (0, version.stdout)
     assert subprocess.run([sys.executable, "-m", "specx_nb", "--help"], capture_output=True,
                           text=True).stdout == specx_nb("--help").stdout
 
 
-def test_help_shows_the_defaults_of_run_study():
-    defaults = {k: p.default for k, p in inspect.signature(run_study).parameters.items() if k in STUDY_DEFAULTS}
-    assert defaults == STUDY_DEFAULTS
+@pytest.mark.parametrize("command, function", [("study", run_study), ("population", run_population_study)])
+def test_help_shows_the_defaults_of_the_function(command, function):
+    "The defaults that --help shows are the function's; an option left out passes nothing, so the function's applies."
+    parsed = vars(cli_parser().parse_args([command, "--out", "x"]))
+    given = {k: parsed[k] for k in parsed["settings"] if parsed[k] is not None}
+    assert given == {k: inspect.signature(function).parameters[k].default for k in given}
+    assert set(parsed["settings"]) <= set(inspect.signature(function).parameters)
+
+
+def test_help_does_not_repeat_the_stability_counts():
+    result = specx_nb("study", "--help")
+    assert "the study's" in result.stdout and "8192" not in result.stdout
 
 
 BAD = [(["--seed", "-1"], "--seed"), (["--seed", "x"], "--seed"), (["--num-samples", "abc"], "--num-samples"),
@@ -85,6 +93,27 @@ def test_cuda_without_a_gpu_fails_before_any_work(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("folder, cause", [("/proc", "No such file or directory"), ("/sys", "")])
+def test_out_where_no_folder_can_be_made_is_refused_naming_the_option(tmp_path, folder, cause):
+    "/proc exists but takes no new folder: the error names --out, the folder asked for and the real cause."
+    if not os.path.isdir(folder): pytest.skip(f"no {folder} here")
+    result = specx_nb("study", "--out", f"{folder}/nope", cwd=tmp_path)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
+    assert result.stderr.startswith(f"specx-nb study: error: argument --out: cannot create {folder}/nope: {folder} "
+                                    f"takes no new folder ({cause}"), result.stderr
+    assert result.stderr.endswith("(see specx-nb study --help)\n")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_option_points_to_the_commands_help(tmp_path):
+    for command in ("study", "population"):
+        result = specx_nb(command, "--out", str(tmp_path / "out"), "--samples", "10")
+        assert result.returncode == 2
+        assert result.stderr == (f"specx-nb {command}: error: unrecognized arguments: --samples 10 "
+                                 f"(see specx-nb {command} --help)\n")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_out_under_a_file_is_refused(tmp_path):
     (tmp_path / "file").write_text("")
     result = specx_nb("study", "--out", str(tmp_path / "file" / "out"))
@@ -104,11 +133,13 @@ def read_only_folder(tmp_path):
     subprocess.run(["umount", str(folder)], check=True)
 
 
-def test_read_only_file_system_is_one_line_naming_the_path(read_only_folder):
+def test_read_only_file_system_is_refused_before_any_work_naming_the_option(read_only_folder):
     out = read_only_folder / "results"
     result = specx_nb("study", "--out", str(out), "--quiet")
-    assert result.returncode == 1
-    assert result.stderr.splitlines() == [f"specx-nb: error: Read-only file system: {read_only_folder}"], result.stderr
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f"specx-nb study: error: argument --out: cannot create {out}: "
+                                          f"{read_only_folder} takes no new folder (Read-only file system) "
+                                          "(see specx-nb study --help)"], result.stderr
 
 
 def test_a_cleanup_error_does_not_hide_the_first(tmp_path, monkeypatch, capsys):
@@ -118,7 +149,7 @@ def test_a_cleanup_error_does_not_hide_the_first(tmp_path, monkeypatch, capsys):
     out.mkdir()
     (out / "old.txt").write_text("old")
     def full(run): raise OSError(28, "No space left on device", str(run.folder / "model.pt"))
-    monkeypatch.setattr(study, "STEPS", {"data": study._simulate, "network": full})
+    monkeypatch.setattr(study, "_STEPS", {"data": study._simulate, "network": full})
     monkeypatch.setattr(shutil, "rmtree", lambda *a, **k: (_ for _ in ()).throw(PermissionError(13, "Permission denied")))
     assert main(["study", "--out", str(out), "--overwrite", "--quiet"]) == 1
     err = capsys.readouterr().err

@@ -11,27 +11,30 @@ import matplotlib.pyplot as plt
 import pytest
 
 from specx_nb.data import CLASS_NAMES
-from specx_nb.study import caption_mismatches
-from specx_nb.trust import METHODS, TRUST_FIGURES
+from specx_nb.report import caption_mismatches
 from specx_nb.train import load_model
 
-SMALL = ["--num-samples", "256", "--band-obs-per-class", "3", "--trust-per-class", "1", "--stability-counts", "64", "128",
-         "--quiet"]
+SMALL = ["--num-samples", "256", "--band-obs-per-class", "3", "--trust-per-class", "1", "--stability-counts", "64", "128"]
 CLI = shutil.which("specx-nb")
+METHODS = ["lime_tree", "lime_linear", "occlusion", "grad_cam"]
 STUDY_FIGURES = ["time_series.png", "spectrograms.png", "training_progress.png", "confusion.png", "lime_maps.png",
                  "band_importance.png"]
+TRUST_FIGURES = ["trust_ground_truth.png", "trust_relevance_mass.png", "trust_intervention.png", "trust_deletion.png",
+                 "trust_randomization.png", "trust_stability.png", "trust_methods.png"]
 FIGURES = [*STUDY_FIGURES, *TRUST_FIGURES]
 
 
-def study(out, *extra):
+def study(out, *extra, quiet=True):
     "Run the command; return the finished process."
-    return subprocess.run([CLI, "study", "--out", str(out), *SMALL, *extra], capture_output=True, text=True)
+    return subprocess.run([CLI, "study", "--out", str(out), *SMALL, *(["--quiet"] if quiet else []), *extra],
+                          capture_output=True, text=True)
 
 
 @pytest.fixture(scope="module")
 def first_run(tmp_path_factory):
+    "The small study, run with its progress bars."
     out = tmp_path_factory.mktemp("study") / "results"
-    result = study(out)
+    result = study(out, quiet=False)
     assert result.returncode == 0, result.stderr
     return out, result
 
@@ -49,6 +52,17 @@ def test_every_file_is_written_and_valid(first_run):
         assert image.ndim == 3 and min(image.shape[:2]) > 100, name
     assert load_model(out / "model.pt").training is False
     assert "report.html" in result.stdout.splitlines()[-1]
+
+
+def test_progress_says_what_is_done_and_estimates_from_work(first_run):
+    "The study's bar names the step and makes no guess from steps; the long steps count their real work."
+    shown = first_run[1].stderr.replace("\r", "\n")
+    for i, step in enumerate(["data", "network", "evaluation", "explanations", "background band", "trust"]):
+        assert f"study, step {i + 1} of 6, {step} [" in shown, step
+    assert "study: " not in shown.split("study, step 1 of 6")[1]  # no bar of steps with an estimate of time left
+    assert "band table: LIME maps: " in shown and "/12 [" in shown  # 3 observations of each of 4 classes
+    work = 256 * (2 * 4 + 6 * 4) + 2 * 4 * 3 * (64 + 128)  # LIME samples: maps, randomisation, stability
+    assert work == 12_800 and "trust: LIME samples: " in shown and "/12.8k [" in shown
 
 
 def test_metrics_follow_the_schema(first_run):
@@ -83,6 +97,7 @@ def test_captions_name_only_what_their_figures_draw(first_run):
     assert {name: caption_mismatches(f["caption"], f) for name, f in figures.items()} == {name: [] for name in figures}
     assert "black" in figures["band_importance.png"]["colours"] and "tick" in figures["band_importance.png"]["markers"]
     assert figures["lime_maps.png"]["colour_bars"] == 16  # a spectrogram and a map for each of 8 observations
+    assert figures["trust_methods.png"]["colour_bars"] == 16  # four maps of one observation of each class
 
 
 def test_report_embeds_every_figure(first_run):
@@ -101,8 +116,12 @@ def test_report_summary_gives_the_numbers_of_every_class(first_run):
     report = (out / "report.html").read_text()
     summary = report.split('<ul id="summary">')[1].split("</ul>")[0]
     for name, accuracy in metrics["per_class_accuracy"].items(): assert html.escape(f"{name} {accuracy:.1%}") in summary
-    for row in metrics["band_importance"]: assert f"{row['class_name']} {row['band_mean']:.0%}" in summary
+    for row in metrics["band_importance"]:  # as the band table writes them: one decimal
+        assert f"{row['class_name']} {row['band_mean']:.1%} (even spread {row['band_even']:.1%})" in summary
+        assert f"<td>{row['band_even']:.1%}</td>" in report
+    assert "(even spread 7.5%)" in summary and "(even spread 8%)" not in summary
     assert "LIME (linear)" in summary and "LIME (regression tree" in summary
+    assert "`" not in summary and "specx-nb population" in summary
     assert "<code>{" not in report  # the settings are a table, not a JSON blob
     assert "<td>num_samples</td><td>256</td>" in report
 
