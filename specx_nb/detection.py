@@ -6,15 +6,16 @@
 __all__ = ['RECOMMENDED_READING', 'dose_response', 'plot_dose_response', 'control_truth', 'reading_value', 'roc_auc',
            'auc_interval', 'sensitivity_at_specificity', 'within_class_row', 'pooled_row', 'detection_table',
            'smallest_detected', 'detected_cells', 'best_reading', 'data_contrast', 'plot_detection', 'reading_settings',
-           'band_check', 'population_result', 'fill_counterfactuals', 'population_answer']
+           'band_check', 'plot_band_check', 'population_result', 'fill_counterfactuals']
 
-# %% ../nbs/12_detection.ipynb #56957f45
+# %% ../nbs/12_detection.ipynb #d2b9dc9f
 import itertools
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from tqdm.auto import tqdm
 
 from .core import COLUMN_INCHES, format_number, torch_threads
 from .data import CLASS_NAMES
@@ -23,18 +24,18 @@ from .lime import grid_segmentation
 from .population import bootstrap_interval, logit_margins
 from .regions import band_rows, fill_region, region_features, region_share
 
-# %% ../nbs/12_detection.ipynb #3f6ede45
+# %% ../nbs/12_detection.ipynb #4789998c
 def _planted_in(record, class_name, strength):
     "Whether a record is of the planted class of a network with the tone planted in it at that strength."
     return (record["data"] == "planted" and record["planted_class"] == record["class_name"] == class_name
             and record["strength"] == strength)
 
-# %% ../nbs/12_detection.ipynb #e6819634
+# %% ../nbs/12_detection.ipynb #66b3c535
 def _over_networks(records, version):
     "The mean margin change of a version over networks, with its interval: one record per network."
     return list(bootstrap_interval([r["margin_change"][version][0] for r in records]))
 
-# %% ../nbs/12_detection.ipynb #1b7d3baf
+# %% ../nbs/12_detection.ipynb #de974dd4
 def dose_response(records:Sequence[dict], # from population_records
                  )->list[dict]: # one row per planted class and strength
     "How many networks rely on a planted tone, and how far their margins fall without it, per class and dose."
@@ -47,7 +48,7 @@ def dose_response(records:Sequence[dict], # from population_records
                                  floor_filled=_over_networks(own, "floor filled")))
     return rows
 
-# %% ../nbs/12_detection.ipynb #fcac4e38
+# %% ../nbs/12_detection.ipynb #5204a89d
 def _dose_axis(ax, doses):
     "A logarithmic dose axis, ticked and labelled at the doses themselves."
     ax.set_xscale("log")
@@ -55,7 +56,7 @@ def _dose_axis(ax, doses):
     ax.minorticks_off()
     ax.set_xlabel("dose: the tone's amplitude over the default's")
 
-# %% ../nbs/12_detection.ipynb #a02312fa
+# %% ../nbs/12_detection.ipynb #4fa435c0
 def plot_dose_response(dose:Sequence[dict], # rows of dose_response
                       )->plt.Figure: # one panel per planted class
     "The margin change when the planted tone is taken out, and when the band is floored, against the dose."
@@ -75,7 +76,7 @@ def plot_dose_response(dose:Sequence[dict], # rows of dose_response
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=9)
     return fig
 
-# %% ../nbs/12_detection.ipynb #f957a400
+# %% ../nbs/12_detection.ipynb #373be2e3
 def control_truth(records:Sequence[dict], # from population_records
                  )->list[dict]: # one row per control data and class
     "Per control data and class: networks relying on the tone's presence and absence, and the margin changes."
@@ -87,7 +88,7 @@ def control_truth(records:Sequence[dict], # from population_records
                                  removed=_over_networks(own, "removed"), added=_over_networks(own, "added")))
     return rows
 
-# %% ../nbs/12_detection.ipynb #a6cba979
+# %% ../nbs/12_detection.ipynb #cb3aec31
 def reading_value(record:dict, # one network and class
                   reading:str, # a reading's name, or "direct"
                   kind:str="positive", # "positive" or "absolute" share
@@ -96,7 +97,7 @@ def reading_value(record:dict, # one network and class
     if reading == "direct": return -record["margin_change"]["floor filled"][0]
     return record["readings"][reading][("positive", "absolute").index(kind)]
 
-# %% ../nbs/12_detection.ipynb #19a82dae
+# %% ../nbs/12_detection.ipynb #6f94e7ca
 def roc_auc(scores:np.ndarray, # (N,): a reading per pair
             positive:np.ndarray, # bool (N,): the pairs that rely
            )->float: # NaN if one kind is missing
@@ -106,7 +107,7 @@ def roc_auc(scores:np.ndarray, # (N,): a reading per pair
     if pos.size == 0 or neg.size == 0: return float("nan")
     return float(((pos > neg) + 0.5 * (pos == neg)).mean())
 
-# %% ../nbs/12_detection.ipynb #07372e7e
+# %% ../nbs/12_detection.ipynb #9ffd449f
 def auc_interval(scores:np.ndarray, # (N,): a reading per pair
                  positive:np.ndarray, # bool (N,): the pairs that rely
                  groups:Sequence, # (N,): each pair's network
@@ -128,7 +129,7 @@ def auc_interval(scores:np.ndarray, # (N,): a reading per pair
     aucs = np.einsum("bp,pn,bn->b", w_pos, wins, w_neg) / (w_pos.sum(1) * w_neg.sum(1))
     return roc_auc(scores, positive), float(np.percentile(aucs, 2.5)), float(np.percentile(aucs, 97.5))
 
-# %% ../nbs/12_detection.ipynb #29b6497c
+# %% ../nbs/12_detection.ipynb #8191f97e
 def sensitivity_at_specificity(positive_values:Sequence[float], # readings of relying pairs
                                negative_values:Sequence[float], # readings of controls
                                specificity:float=0.95, # controls left below
@@ -137,16 +138,16 @@ def sensitivity_at_specificity(positive_values:Sequence[float], # readings of re
     threshold = np.quantile(np.asarray(negative_values, float), specificity)
     return float(np.mean(np.asarray(positive_values, float) > threshold))
 
-# %% ../nbs/12_detection.ipynb #f5f9b792
+# %% ../nbs/12_detection.ipynb #2b07696c
 def _network(record): return "/".join(str(record[k]) for k in ("head", "data", "planted_class", "strength", "seed"))
 
-# %% ../nbs/12_detection.ipynb #15d084b4
+# %% ../nbs/12_detection.ipynb #c1a43c19
 def _alarm_rate(records, reading, kind, threshold):
     "The share of records whose reading is above the threshold; None without records."
     if not records: return None
     return float(np.mean([reading_value(r, reading, kind) > threshold for r in records]))
 
-# %% ../nbs/12_detection.ipynb #45e373cb
+# %% ../nbs/12_detection.ipynb #94e2256d
 def within_class_row(records:Sequence[dict], # from population_records
                      reading:str, # a reading's name, or "direct"
                      kind:str, # "positive" or "absolute" share
@@ -168,7 +169,7 @@ def within_class_row(records:Sequence[dict], # from population_records
                 alarm_unused=_alarm_rate([r for r in planted if not r["relies"]], reading, kind, threshold),
                 alarm_absence=_alarm_rate(other, reading, kind, threshold))
 
-# %% ../nbs/12_detection.ipynb #4228e252
+# %% ../nbs/12_detection.ipynb #ae13a3b6
 def pooled_row(records:Sequence[dict], # from population_records
                reading:str, # a reading's name, or "direct"
                kind:str, # "positive" or "absolute" share
@@ -180,7 +181,7 @@ def pooled_row(records:Sequence[dict], # from population_records
     return dict(reading=reading, kind=kind, within_class=None, strength=None, auc=auc[0],
                 auc_interval=list(auc[1:]))
 
-# %% ../nbs/12_detection.ipynb #c3393321
+# %% ../nbs/12_detection.ipynb #742a1c2f
 def detection_table(records:Sequence[dict], # from population_records
                    )->list[dict]: # one row per reading, kind, class and dose, then pooled
     "Every reading against same-class controls, class by class and dose by dose, and pooled over classes."
@@ -193,7 +194,7 @@ def detection_table(records:Sequence[dict], # from population_records
         rows.append(pooled_row(records, reading, kind))
     return rows
 
-# %% ../nbs/12_detection.ipynb #f8889b48
+# %% ../nbs/12_detection.ipynb #631f9f37
 def smallest_detected(detection:Sequence[dict], # rows of detection_table
                       min_low:float=0.75, # the AUC interval's lower end needed
                      )->dict: # {(reading, kind, class): dose or None}
@@ -206,7 +207,7 @@ def smallest_detected(detection:Sequence[dict], # rows of detection_table
         found[key] = min(row["strength"], best or np.inf) if detected else best
     return found
 
-# %% ../nbs/12_detection.ipynb #56c8391f
+# %% ../nbs/12_detection.ipynb #994bc44c
 def detected_cells(detection:Sequence[dict], # rows of detection_table
                    reading:str, # a reading's name, or "direct"
                    kind:str, # "positive", "absolute" or "margin"
@@ -217,7 +218,7 @@ def detected_cells(detection:Sequence[dict], # rows of detection_table
             if (r["reading"], r["kind"]) == (reading, kind) and r["within_class"] is not None
             and r["relying"] > 0 and r["auc_interval"][0] >= min_low]
 
-# %% ../nbs/12_detection.ipynb #c0fc954c
+# %% ../nbs/12_detection.ipynb #f4db92eb
 def best_reading(detection:Sequence[dict], # rows of detection_table
                  among:Callable[[str], bool]=lambda reading: True, # readings considered
                  min_low:float=0.75, # the AUC interval's lower end needed
@@ -229,7 +230,7 @@ def best_reading(detection:Sequence[dict], # rows of detection_table
         return len(detected_cells(detection, *key, min_low)), sum(r["auc_interval"][0] for r in own)
     return max(dict.fromkeys((r["reading"], r["kind"]) for r in rows), key=merit)
 
-# %% ../nbs/12_detection.ipynb #0674327c
+# %% ../nbs/12_detection.ipynb #030f4d37
 def data_contrast(records:Sequence[dict], # from population_records
                   reading:str, # a reading's name, or "direct"
                   kind:str, # "positive", "absolute" or "margin"
@@ -241,7 +242,7 @@ def data_contrast(records:Sequence[dict], # from population_records
     return auc_interval([reading_value(r, reading, kind) for r in chosen], [r["data"] == data for r in chosen],
                         [_network(r) for r in chosen])
 
-# %% ../nbs/12_detection.ipynb #dda165dd
+# %% ../nbs/12_detection.ipynb #dd4e174f
 def plot_detection(detection:Sequence[dict], # rows of detection_table
                    readings:Sequence[tuple[str, str]], # (reading, kind) to draw
                   )->plt.Figure: # one panel per class, the readings as lines
@@ -264,10 +265,10 @@ def plot_detection(detection:Sequence[dict], # rows of detection_table
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=1, fontsize=9)
     return fig
 
-# %% ../nbs/12_detection.ipynb #701a15e6
+# %% ../nbs/12_detection.ipynb #bffc203d
 RECOMMENDED_READING = ("lime_linear/margin/floor/rows", "positive")  # the best reading of the full population
 
-# %% ../nbs/12_detection.ipynb #b54a1b98
+# %% ../nbs/12_detection.ipynb #c6af4eb8
 def reading_settings(reading:str, # a LIME reading's name, e.g. lime_linear/margin/floor/rows
                     )->dict: # keyword arguments of fast_image_lime
     "The explanation settings a LIME reading's name stands for."
@@ -275,7 +276,7 @@ def reading_settings(reading:str, # a LIME reading's name, e.g. lime_linear/marg
     grid = {"grid": (40, 6), "rows": (40, 1)}[layout]
     return dict(surrogate=method.removeprefix("lime_"), score=score, baseline=fill, grid=grid)
 
-# %% ../nbs/12_detection.ipynb #146f83f5
+# %% ../nbs/12_detection.ipynb #928bbec2
 def _band_shares(net, images, label, reading, kind, num_samples, seed):
     "The reading's band share of every image."
     settings = reading_settings(reading)
@@ -285,7 +286,7 @@ def _band_shares(net, images, label, reading, kind, num_samples, seed):
                                          seed=seed, **settings).feature_importance, region,
                          absolute=kind == "absolute") for x in images]
 
-# %% ../nbs/12_detection.ipynb #f9883558
+# %% ../nbs/12_detection.ipynb #896667bd
 def band_check(net:torch.nn.Module, # the network to check
                control:torch.nn.Module, # the same network, trained without tone
                images:np.ndarray, # validation images (N, 1, H, W)
@@ -295,23 +296,46 @@ def band_check(net:torch.nn.Module, # the network to check
                per_class:int=10, # images of each class explained
                num_samples:int=2048, # LIME samples per explanation
                seed:int=0, # seeds every explanation
+               progress:bool=False, # a bar counting the explanations
               )->list[dict]: # one row per class
-    "Per class: the recommended band share on a network and on its control, and the direct test on both."
+    "Per class: the recommended band share on a network and its control, the direct test on both, a verdict."
     rows, floored = [], fill_region(images, band_rows()[:, None], "floor")
+    total = 2 * sum(min(per_class, int((labels == c).sum())) for c in range(len(CLASS_NAMES)))
+    bar = tqdm(total=total, desc="band check: LIME maps", disable=not progress, leave=False)
     for c, name in enumerate(CLASS_NAMES):
         members = np.flatnonzero(labels == c)
         row = dict(class_name=name, explained=min(per_class, len(members)), reading=reading[0], kind=reading[1])
         for role, model in (("network", net), ("control", control)):
             with torch_threads(1):
                 shares = _band_shares(model, images[members[:per_class]], c, *reading, num_samples, seed)
+                bar.update(len(shares))
                 change = logit_margins(model, floored[members], labels[members]) - logit_margins(
                     model, images[members], labels[members])
             row[f"{role}_share"] = list(bootstrap_interval(shares))
             row[f"{role}_direct"] = list(bootstrap_interval(change))
+        row["uses_band"] = bool(row["network_share"][1] > row["control_share"][2]
+                                and row["network_direct"][2] < row["control_direct"][1])
         rows.append(row)
+    bar.close()
     return rows
 
-# %% ../nbs/12_detection.ipynb #d00f522b
+# %% ../nbs/12_detection.ipynb #030e7d16
+def plot_band_check(rows:Sequence[dict], # rows of band_check
+                   )->plt.Figure: # two panels: the share above, the direct test below
+    "The recommended band share and the direct test per class, on a network beside its control, with intervals."
+    fig, axes = plt.subplots(2, 1, figsize=(COLUMN_INCHES, 4.6), sharex=True, layout="constrained")
+    x = np.arange(len(rows))
+    for ax, part, label in ((axes[0], "share", "band share"), (axes[1], "direct", "margin change, band floored")):
+        for offset, role in ((-0.15, "network"), (0.15, "control")):
+            mean, low, high = np.array([r[f"{role}_{part}"] for r in rows]).T
+            ax.errorbar(x + offset, mean, yerr=[mean - low, high - mean], fmt="o", ms=5, capsize=3, label=role)
+        ax.set_ylabel(label)
+    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set_xticks(x, [r["class_name"] for r in rows])
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=9)
+    return fig
+
+# %% ../nbs/12_detection.ipynb #446cf246
 def population_result(specs:Sequence, # the networks, from population_specs
                       records:Sequence[dict], # their records, from population_records
                       **settings, # how the records were made, e.g. num_samples
@@ -324,7 +348,7 @@ def population_result(specs:Sequence, # the networks, from population_specs
     return dict(settings=described | settings, records=list(records), dose_response=dose_response(records),
                 control_truth=control_truth(records), detection=detection_table(records))
 
-# %% ../nbs/12_detection.ipynb #1667ed2c
+# %% ../nbs/12_detection.ipynb #4e497f2a
 def fill_counterfactuals(records:Sequence[dict], # from population_records
                          reading:str, # a map reading's name
                          kind:str="positive", # "positive" or "absolute"
@@ -337,91 +361,3 @@ def fill_counterfactuals(records:Sequence[dict], # from population_records
         rho[version] = float(spearmanr([reading_value(r, reading, kind) for r in chosen],
                                        [-r["margin_change"][version][0] for r in chosen]).statistic)
     return rho
-
-# %% ../nbs/12_detection.ipynb #d99972d6
-def _cells(cells):
-    "Cells as 'Pulse 0.05, Gaussian 0.1'."
-    return ", ".join(f"{c} {s:g}" for c, s in cells) or "none"
-
-# %% ../nbs/12_detection.ipynb #8355863a
-def _auc(values):
-    "An AUC and its interval as 'a [lo, hi]'."
-    return f"{format_number(values[0])} [{format_number(values[1])}, {format_number(values[2])}]"
-
-# %% ../nbs/12_detection.ipynb #f791dcfe
-def _truth_sentence(result):
-    "Per class, how many networks rely on the planted tone at each dose."
-    by_class = {}
-    for row in result["dose_response"]:
-        by_class.setdefault(row["planted_class"], []).append(f"{row['relying']}/{row['networks']} at {row['strength']:g}")
-    return ("Networks relying on a tone planted in their class, by dose (the tone's amplitude over the default's): "
-            + "; ".join(f"{c} {', '.join(v)}" for c, v in by_class.items()) + ".")
-
-# %% ../nbs/12_detection.ipynb #40f6abfc
-def _reading_sentences(result, min_low):
-    "The best reading, the best under each score and each fill, and the original's reading."
-    detection = result["detection"]
-    live = [(r["within_class"], r["strength"]) for r in detection
-            if (r["reading"], r["kind"]) == ("direct", "margin") and r["within_class"] and r["relying"]]
-    count = lambda key: len(detected_cells(detection, *key, min_low))
-    best = best_reading(detection, min_low=min_low)
-    missed = [cell for cell in live if cell not in detected_cells(detection, *best, min_low)]
-    sentences = [f"Against same-class controls the best reading, {best[0]} ({best[1]}), detects the planted tone in "
-                 f"{count(best)} of the {len(live)} class-and-dose cells where networks rely on it; it misses "
-                 f"{_cells(missed)}."]
-    for part, words in (("score", ("probability", "logit", "margin")), ("fill", ("mean", "floor", "blur"))):
-        found = {w: best_reading(detection, lambda r, w=w: r.startswith("lime") and f"/{w}/" in r, min_low)
-                 for w in words}
-        sentences.append(f"By LIME's {part}, the best reading detects: " + ", ".join(
-            f"{w} {count(key)} ({key[0]})" for w, key in found.items()) + f" of the {len(live)} cells.")
-    return sentences
-
-# %% ../nbs/12_detection.ipynb #2a7d1cf0
-def _original_sentence(result, min_low, original=("lime_tree/probability/mean/grid", "positive")):
-    "What the original's reading detects, its AUC at full dose per class, and pooled over classes."
-    rows = {(r["within_class"], r["strength"]): r for r in result["detection"]
-            if (r["reading"], r["kind"]) == original}
-    full = max(s for _, s in rows if s is not None)
-    per_class = ", ".join(f"{c} {_auc([r['auc'], *r['auc_interval']])}" for (c, s), r in rows.items() if s == full)
-    pooled = rows[None, None]
-    return (f"The original's reading ({original[0]}, {original[1]} share) detects "
-            f"{len(detected_cells(result['detection'], *original, min_low))} cells; at dose {full:g} its AUC "
-            f"against same-class controls is {per_class}; pooled over classes, without controls, "
-            f"{_auc([pooled['auc'], *pooled['auc_interval']])}.")
-
-# %% ../nbs/12_detection.ipynb #16b2bcdc
-def _fill_sentence(result, reading):
-    "Which counterfactual each fill's reading follows: the tone taken out, or a tone put in."
-    parts = []
-    for fill in ("floor", "mean", "blur"):
-        name = reading[0].replace("/floor/", f"/{fill}/").replace("/mean/", f"/{fill}/").replace("/blur/", f"/{fill}/")
-        rho = fill_counterfactuals(result["records"], name, reading[1])
-        parts.append(f"{fill} {format_number(rho['removed'])} and {format_number(rho['added'])}")
-    return (f"Which question each fill answers ({reading[0].split('/')[0]}, {reading[1]} share; Spearman correlation "
-            "of the band share with the margin's fall when the tone is taken out, over the pairs that have it, and "
-            "when one is put in, over the pairs that lack it): " + "; ".join(parts) + ".")
-
-# %% ../nbs/12_detection.ipynb #cf4d59ec
-def _default_sentences(result, reading):
-    "The original's question: the default networks' reliance, in and out of distribution, and the contrast."
-    truth = {(r["data"], r["class_name"]): r for r in result["control_truth"]}
-    removed = lambda data: "; ".join(f"{c} {_auc(truth[data, c]['removed'])} ({truth[data, c]['relying']}/"
-                                     f"{truth[data, c]['networks']} rely)" for c in CLASS_NAMES if (data, c) in truth)
-    three = data_contrast(result["records"], *reading, "ThreeFrequency")
-    return [f"Taking the tone out of the default data lowers the margin, in logits over networks: {removed('default')}.",
-            f"On data whose tone varies from nothing to twice the default, where an empty band is nothing new: "
-            f"{removed('varying')}.",
-            f"The original's question, by the best reading ({reading[0]}, {reading[1]}): the default networks' "
-            f"ThreeFrequency against the same class without tone, AUC {_auc(three)}."]
-
-# %% ../nbs/12_detection.ipynb #feab4357
-def population_answer(result:dict, # from population_result
-                      min_low:float=0.75, # the AUC interval's lower end of a detection
-                     )->list[str]: # the findings, one sentence each
-    "What a population shows, in sentences built from its tables."
-    best = best_reading(result["detection"], min_low=min_low)
-    direct = detected_cells(result["detection"], "direct", "margin", min_low)
-    return [_truth_sentence(result), *_reading_sentences(result, min_low), _original_sentence(result, min_low),
-            _fill_sentence(result, best),
-            f"The direct test, which floor fills the band and needs no map, detects {len(direct)} cells.",
-            *_default_sentences(result, best)]

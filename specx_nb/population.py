@@ -8,7 +8,7 @@ __all__ = ['NetworkSpec', 'simulation', 'population_specs', 'population_network'
            'explainer_readings', 'network_records', 'network_key', 'check_scheduler', 'kept_records',
            'population_records']
 
-# %% ../nbs/11_population.ipynb #bec9f278
+# %% ../nbs/11_population.ipynb #7eecc4aa
 import functools
 import json
 import sys
@@ -32,7 +32,7 @@ from .regions import band_rows, fill_image, fill_region, region_features, region
 from .spectrogram import default_split, spectrogram_images
 from .train import trained_network
 
-# %% ../nbs/11_population.ipynb #fa2c0396
+# %% ../nbs/11_population.ipynb #7d810cd2
 class NetworkSpec(NamedTuple):
     "One network of the population: its head, its data and its seed."
     head: str  # "time_max" (the project's) or "dense" (like the original's)
@@ -41,7 +41,7 @@ class NetworkSpec(NamedTuple):
     planted_class: str|None = None  # the class with the tone, if planted
     strength: float|None = None  # the planted tone's share of the default
 
-# %% ../nbs/11_population.ipynb #9465c91b
+# %% ../nbs/11_population.ipynb #d73181ba
 def simulation(spec:NetworkSpec, # the network
               )->dict: # keyword arguments of generate_time_series
     "The settings of the simulation that make a network's data."
@@ -51,7 +51,7 @@ def simulation(spec:NetworkSpec, # the network
     return dict(background={spec.planted_class: BACKGROUND_FREQUENCY},
                 background_amplitude=spec.strength * BACKGROUND_AMPLITUDE)
 
-# %% ../nbs/11_population.ipynb #e03e0731
+# %% ../nbs/11_population.ipynb #cf0b4e37
 def _checked(values, allowed, name):
     "The values as a tuple, or a SettingError naming `name` unless all are allowed."
     if isinstance(values, str) or not isinstance(values, Sequence) or not values:
@@ -60,7 +60,7 @@ def _checked(values, allowed, name):
         if value not in allowed: raise SettingError(name, f"must hold values from {tuple(allowed)}, got {value!r}")
     return tuple(values)
 
-# %% ../nbs/11_population.ipynb #30ba0271
+# %% ../nbs/11_population.ipynb #be785033
 def _checked_strengths(strengths):
     "The strengths as floats, or a SettingError unless each is a number in (0, 4]."
     if isinstance(strengths, str) or not isinstance(strengths, Sequence) or not strengths:
@@ -70,13 +70,13 @@ def _checked_strengths(strengths):
             raise SettingError("strengths", f"must hold numbers in (0, 4], got {s!r}")
     return tuple(float(s) for s in strengths)
 
-# %% ../nbs/11_population.ipynb #0a58bb84
+# %% ../nbs/11_population.ipynb #c9d86da8
 def population_specs(seeds:Sequence[int], # the training seeds
                      *,
                      heads:Sequence[str]=HEADS, # the architectures
                      planted_classes:Sequence[str]=CLASS_NAMES, # classes given a tone
                      strengths:Sequence[float]=(0.05, 0.1, 0.25, 1.0), # tone amplitudes
-                     controls:Sequence[str]=("default", "no_background", "varying"),
+                     controls:Sequence[str]|None=None, # None: all three
                     )->list[NetworkSpec]: # planted networks first, then controls
     "The networks of a population, head by head and seed by seed."
     if isinstance(seeds, (str, bytes)) or not isinstance(seeds, Sequence) or not len(seeds):
@@ -85,23 +85,24 @@ def population_specs(seeds:Sequence[int], # the training seeds
     heads = _checked(heads, HEADS, "heads")
     classes = _checked(planted_classes, CLASS_NAMES, "planted_classes")
     strengths = _checked_strengths(strengths)
-    controls = _checked(controls, ("default", "no_background", "varying"), "controls") if controls else ()
+    known = ("default", "no_background", "varying")
+    controls = known if controls is None else _checked(controls, known, "controls") if controls else ()
     return ([NetworkSpec(h, "planted", s, c, k) for h in heads for c in classes for k in strengths for s in seeds]
             + [NetworkSpec(h, d, s) for h in heads for d in controls for s in seeds])
 
-# %% ../nbs/11_population.ipynb #a29bb796
+# %% ../nbs/11_population.ipynb #e707cb00
 def population_network(spec:NetworkSpec, # the network to get
                       )->torch.nn.Module: # trained, in evaluation mode
     "A network of the population, from the cache when it is there."
     return trained_network(spec.seed, head=spec.head, **simulation(spec))[0]
 
-# %% ../nbs/11_population.ipynb #06c2b32e
+# %% ../nbs/11_population.ipynb #9a4a882b
 def has_tone(spec:NetworkSpec, # the network
             )->np.ndarray: # bool (C,)
     "Which classes' series carry the tone in the network's data."
     return np.isfinite(background_frequencies(simulation(spec)["background"]))
 
-# %% ../nbs/11_population.ipynb #78ca147c
+# %% ../nbs/11_population.ipynb #f303f859
 def tone_versions(spec:NetworkSpec, # the network
                  )->dict[str, np.ndarray]: # float32 (M, 1, H, W) by version
     "The network's validation images as trained, with the tone removed or added, and with the band floored."
@@ -116,7 +117,7 @@ def tone_versions(spec:NetworkSpec, # the network
     images["floor filled"] = fill_region(images["as trained"], band_rows()[:, None], "floor")
     return images
 
-# %% ../nbs/11_population.ipynb #4f885d3b
+# %% ../nbs/11_population.ipynb #78d6443d
 def logit_margins(net:torch.nn.Module, # the classifier
                   images:np.ndarray, # (N, 1, H, W)
                   labels:np.ndarray, # their true classes
@@ -126,7 +127,7 @@ def logit_margins(net:torch.nn.Module, # the classifier
     margins = scores_from_logits(logits, range(logits.shape[1]), "margin").numpy()
     return margins[np.arange(len(labels)), labels]
 
-# %% ../nbs/11_population.ipynb #1283fab4
+# %% ../nbs/11_population.ipynb #5b1a1cf5
 def bootstrap_interval(values:np.ndarray, # (N,): paired differences
                        num_resamples:int=2000, # bootstrap resamples
                        seed:int=0, # seeds the resampling
@@ -137,7 +138,7 @@ def bootstrap_interval(values:np.ndarray, # (N,): paired differences
     means = values[draws].mean(axis=1)
     return float(values.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
-# %% ../nbs/11_population.ipynb #a9ce29c4
+# %% ../nbs/11_population.ipynb #40cadee9
 def intervention_effects(net:torch.nn.Module, # the classifier
                          versions:dict[str, np.ndarray], # from tone_versions
                          labels:np.ndarray, # the validation labels
@@ -153,7 +154,7 @@ def intervention_effects(net:torch.nn.Module, # the classifier
                          "margin_change": change}
     return effects
 
-# %% ../nbs/11_population.ipynb #781a2e8a
+# %% ../nbs/11_population.ipynb #29482742
 def reliance(effect:dict, # one class's entry of intervention_effects
              tone:bool, # whether the class's series carry the tone
              threshold:float=0.5, # logits
@@ -163,15 +164,15 @@ def reliance(effect:dict, # one class's entry of intervention_effects
     return {"relies": bool(tone and upper("removed") < -threshold),
             "relies_on_absence": bool(not tone and upper("added") < -threshold)}
 
-# %% ../nbs/11_population.ipynb #80f00ec1
+# %% ../nbs/11_population.ipynb #a10b22c4
 _LAYOUTS = {"grid": (40, 6), "rows": (40, 1)}  # the feature layouts read
 
-# %% ../nbs/11_population.ipynb #10c67562
+# %% ../nbs/11_population.ipynb #81c91175
 def _shares(importance, region):
     "[positive share, absolute share] of one map's importance on the region."
     return [float(region_share(importance, region)), float(region_share(importance, region, absolute=True))]
 
-# %% ../nbs/11_population.ipynb #dbff1c70
+# %% ../nbs/11_population.ipynb #cedceef9
 def lime_band_shares(net:torch.nn.Module, # the classifier
                      image:np.ndarray, # (1, H, W)
                      label:int, # the class explained
@@ -196,7 +197,7 @@ def lime_band_shares(net:torch.nn.Module, # the classifier
                     readings[f"lime_{surrogate}/{score}/{fill}/{layout}"] = _shares(importance, region)
     return readings
 
-# %% ../nbs/11_population.ipynb #270b4574
+# %% ../nbs/11_population.ipynb #11b4a8be
 def comparator_band_shares(net:torch.nn.Module, # the classifier
                            images:np.ndarray, # (N, 1, H, W) of one class
                            label:int, # their class
@@ -219,7 +220,7 @@ def comparator_band_shares(net:torch.nn.Module, # the classifier
         shares |= {f"{name}/{layout}": [_shares(m, region) for m in found] for name, found in maps.items()}
     return [{name: values[i] for name, values in shares.items()} for i in range(len(images))]
 
-# %% ../nbs/11_population.ipynb #068003b7
+# %% ../nbs/11_population.ipynb #6df3caa5
 def explainer_readings(net:torch.nn.Module, # the classifier
                        images:np.ndarray, # (N, 1, H, W) of one class
                        label:int, # their class
@@ -235,7 +236,7 @@ def explainer_readings(net:torch.nn.Module, # the classifier
         found.update(more)
     return {name: np.round(np.nanmean([r[name] for r in per_image], axis=0), 5).tolist() for name in per_image[0]}
 
-# %% ../nbs/11_population.ipynb #60fd85e4
+# %% ../nbs/11_population.ipynb #002dd714
 def network_records(spec:NetworkSpec, # the network
                     *,
                     obs_per_class:int=3, # validation images explained per class
@@ -255,14 +256,14 @@ def network_records(spec:NetworkSpec, # the network
                                 **reliance(effects[name], bool(tone)), **effects[name], readings=readings))
     return records
 
-# %% ../nbs/11_population.ipynb #5f4836f6
+# %% ../nbs/11_population.ipynb #f0fdcb28
 def network_key(spec:NetworkSpec, # the network
                )->str: # a file name
     "A short name of a network, for files and progress lines."
     planted = f"-{spec.planted_class}-{spec.strength:g}" if spec.data == "planted" else ""
     return f"{spec.head}-{spec.data}{planted}-seed{spec.seed}"
 
-# %% ../nbs/11_population.ipynb #5ee5a84e
+# %% ../nbs/11_population.ipynb #8e99282a
 def check_scheduler(address:str, # a Dask scheduler, e.g. tcp://10.0.0.5:8786
                     timeout:float=5.0, # seconds to wait for an answer
                    )->str: # the address
@@ -273,10 +274,10 @@ def check_scheduler(address:str, # a Dask scheduler, e.g. tcp://10.0.0.5:8786
     except (OSError, TimeoutError, ValueError) as e:
         raise SettingError("scheduler", f"no Dask scheduler answers at {address!r} ({type(e).__name__})") from None
 
-# %% ../nbs/11_population.ipynb #43e64c83
+# %% ../nbs/11_population.ipynb #741e49f3
 def _tagged(task, spec): return spec, task(spec)
 
-# %% ../nbs/11_population.ipynb #946bb778
+# %% ../nbs/11_population.ipynb #aea20683
 def _finished(task, specs, workers, scheduler)->Iterator[tuple]:
     "(spec, result) of every spec, as they finish: here, in worker processes, or on a Dask cluster."
     if scheduler is not None:
@@ -290,7 +291,7 @@ def _finished(task, specs, workers, scheduler)->Iterator[tuple]:
         tagged = joblib.delayed(functools.partial(_tagged, task))
         yield from joblib.Parallel(workers, return_as="generator_unordered")(tagged(s) for s in specs)
 
-# %% ../nbs/11_population.ipynb #25cbc199
+# %% ../nbs/11_population.ipynb #1e8d6300
 class _Progress:
     "One line on standard error per finished network: how many are done, and the time left."
     def __init__(self,
@@ -309,7 +310,7 @@ class _Progress:
         if not self.quiet: print(f"population: {self.done}/{self.total} networks done ({name}), {minutes:.1f} "
                                  f"min so far, about {left:.0f} min left", file=sys.stderr, flush=True)
 
-# %% ../nbs/11_population.ipynb #cec270c8
+# %% ../nbs/11_population.ipynb #41c79c35
 def kept_records(work_dir:str|Path|None, # the folder a run keeps records in
                 )->dict[str, list]: # {network_key: records}
     "The records a run has kept in its working folder."
@@ -317,7 +318,7 @@ def kept_records(work_dir:str|Path|None, # the folder a run keeps records in
     if folder is None or not folder.is_dir(): return {}
     return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))}
 
-# %% ../nbs/11_population.ipynb #bd9aaa1e
+# %% ../nbs/11_population.ipynb #9ce6c8ee
 def population_records(specs:Sequence[NetworkSpec], # the networks
                        *,
                        workers:int=1, # processes on this machine

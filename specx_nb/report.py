@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['trust_report', 'trust_tables', 'report_summary', 'colour_name', 'figure_styles', 'caption_mismatches', 'save_figure',
-           'report_html', 'population_report_html']
+           'html_page', 'html_table', 'figure_html', 'report_html']
 
-# %% ../nbs/13_report.ipynb #1d0b8cf2
+# %% ../nbs/13_report.ipynb #6cab01fe
 import base64
 import html
 import io
@@ -29,25 +29,24 @@ from .explainers import grad_cam, occlusion
 from .fast import fast_image_lime
 from .lime import grid_segmentation
 from .regions import region_share, top_k_agreement
-from .population import population_summary
 from .trust import (STABILITY_COUNTS, band_filled, deletion_area, deletion_curves, images_without_background,
                             intervention_table, randomized_copy, rank_correlation, recommended_num_samples,
                             series_name, true_feature_masks)
 
-# %% ../nbs/13_report.ipynb #46046c85
+# %% ../nbs/13_report.ipynb #8fa7bb10
 def _lime(net, image, label, *, feature_map, bar, **kwargs):
     "The feature importance of one LIME explanation of the true class; its samples are counted on `bar`."
     bar.update(kwargs["num_samples"])
     return fast_image_lime(net, image, int(label), segmentation=feature_map, **kwargs).feature_importance
 
-# %% ../nbs/13_report.ipynb #ed075ed5
+# %% ../nbs/13_report.ipynb #42fd399b
 def _per_class(values, labels):
     "{class: mean of the class's finite values}, None where it has none."
     values = np.asarray(values, dtype=np.float64)
     kept = [values[(labels == c) & np.isfinite(values)] for c in range(len(CLASS_NAMES))]
     return {name: float(v.mean()) if len(v) else None for name, v in zip(CLASS_NAMES, kept)}
 
-# %% ../nbs/13_report.ipynb #d239fa04
+# %% ../nbs/13_report.ipynb #192bb93f
 def _check_inputs(data, clean_images, per_class, counts, num_seeds):
     "Fail with a message naming the argument unless the report's inputs fit together."
     if np.shape(clean_images) != data.images.shape:
@@ -60,7 +59,7 @@ def _check_inputs(data, clean_images, per_class, counts, num_seeds):
     for n in counts: check_count(n, "stability_counts")
     check_count(num_seeds, "stability_seeds", minimum=2)
 
-# %% ../nbs/13_report.ipynb #b2530a28
+# %% ../nbs/13_report.ipynb #c7a34184
 def _faithfulness(net, images, labels, feature_map, truth, lime, *, seed, device):
     "Per class, the relevance mass, background share and deletion area of every map; the maps; the mean curves."
     maps = {f"lime_{s}": np.array([lime(net, x, y, surrogate=s, seed=seed) for x, y in zip(images, labels)])
@@ -75,7 +74,7 @@ def _faithfulness(net, images, labels, feature_map, truth, lime, *, seed, device
     means = {m: np.array([v[labels == c].mean(axis=0) for c in range(len(CLASS_NAMES))]) for m, v in curves.items()}
     return found, maps, means
 
-# %% ../nbs/13_report.ipynb #52021dc0
+# %% ../nbs/13_report.ipynb #2e49d0a2
 def _randomization(net, images, labels, reference, lime, *, seed):
     "Per surrogate and comparison, the mean rank correlation per class of the reference maps with the compared maps."
     copies = {"another_seed": (net, seed + 1), "output_layer": (randomized_copy(net, 1, seed=seed), seed),
@@ -84,7 +83,7 @@ def _randomization(net, images, labels, reference, lime, *, seed):
                                   for r, x, y in zip(reference[f"lime_{s}"], images, labels)], labels)
                 for name, (model, k) in copies.items()} for s in ("tree", "linear")}
 
-# %% ../nbs/13_report.ipynb #5dec74d5
+# %% ../nbs/13_report.ipynb #0cb8f066
 def trust_report(net:nn.Module, # the trained network, from trained_network(seed)
                  data, # the SpectrogramDataset of default_dataset(seed=seed)
                  clean_images:np.ndarray, # clean signals' spectrograms, as data.images
@@ -135,16 +134,16 @@ def trust_report(net:nn.Module, # the trained network, from trained_network(seed
             "stability": {"agreement": {s: v.tolist() for s, v in stability.items()},
                           "recommended_num_samples": recommended}}, details
 
-# %% ../nbs/13_report.ipynb #8f55279f
+# %% ../nbs/13_report.ipynb #4a9b94aa
 def _percent(value, digits=1): return format_number(value, digits, percent=True)
 
-# %% ../nbs/13_report.ipynb #64632286
+# %% ../nbs/13_report.ipynb #1829dd6e
 def _per_class_table(table, text=format_number):
     "The header and rows of a {column: {class: value}} table, each value written by `text`."
     classes = list(next(iter(table.values())))
     return ["class", *map(series_name, table)], [[c, *(text(v[c]) for v in table.values())] for c in classes]
 
-# %% ../nbs/13_report.ipynb #889c0ed7
+# %% ../nbs/13_report.ipynb #e4b25a24
 def _stability_rows(trust):
     "The header and rows of the stability table: agreement per surrogate and count, and the recommended count."
     counts, recommended = trust["settings"]["stability_counts"], trust["stability"]["recommended_num_samples"]
@@ -152,7 +151,7 @@ def _stability_rows(trust):
             [[s, *map(format_number, values), str(recommended[s] or f"more than {counts[-1]}")]
              for s, values in trust["stability"]["agreement"].items()])
 
-# %% ../nbs/13_report.ipynb #8417e2ad
+# %% ../nbs/13_report.ipynb #392f8c91
 def trust_tables(trust:dict, # the numbers of trust_report
                 )->list[tuple]: # (title, note, header, rows) of every check
     "The numbers of a trust report as tables of text, one per check, each with a title and a note."
@@ -173,29 +172,27 @@ def trust_tables(trust:dict, # the numbers of trust_report
             ("Stability", f"top-{s['top_k']} agreement (Jaccard overlap) between {s['stability_seeds']} seeds, "
                           "mean over one observation per class", *_stability_rows(trust))]
 
-# %% ../nbs/13_report.ipynb #c68bdff8
-def _band_finding(m, leans_on=2):
-    "The sentences on the band share of every class; the classes over `leans_on` times an even share are named."
-    rows = m["band_importance"]
-    leaning = [r["class_name"] for r in rows if r["band_mean"] > leans_on * r["band_even"]]
-    named = " and ".join(filter(None, [", ".join(leaning[:-1]), *leaning[-1:]]))
-    shares = ", ".join(f"{r['class_name']} {_percent(r['band_mean'])} (even spread {_percent(r['band_even'])})"
-                       for r in rows)
-    verdict = (f"The maps give the band more than {leans_on} times an even spread's share for {named}." if leaning
-               else f"For no class do the maps give the band more than {leans_on} times an even spread's share.")
-    caveat = ("Over a population of networks with known answers, such band shares do not tell whether a network "
-              "relies on the background (the command specx-nb population measures it); only removing the "
-              "background does.")
-    return (f"What the network looks at: LIME puts this share of its positive importance (the band share) on the "
-            f"{BACKGROUND_FREQUENCY:g} Hz background band: {shares}. {verdict} {caveat}")
+# %% ../nbs/13_report.ipynb #d8e0fcf9
+def _band_finding(m):
+    "The sentence on the band: the recommended procedure's numbers per class, and the classes that use it."
+    rows = m["band_check"]
+    numbers = "; ".join(f"{r['class_name']} {format_number(r['network_share'][0])} against "
+                        f"{format_number(r['control_share'][0])}, margin {format_number(r['network_direct'][0], 1)} "
+                        f"against {format_number(r['control_direct'][0], 1)}" for r in rows)
+    uses = [r["class_name"] for r in rows if r["uses_band"]]
+    named = " and ".join(filter(None, [", ".join(uses[:-1]), *uses[-1:]])) or "no class"
+    return (f"Does the network use the {BACKGROUND_FREQUENCY:g} Hz band? By the population study's procedure "
+            f"({rows[0]['reading']} band share, and the change of the margin in logits when the band is floored), "
+            f"on this network against the same network trained without the tone: {numbers}. Both part from the "
+            f"control's, intervals and all, for {named}.")
 
-# %% ../nbs/13_report.ipynb #20dc6165
+# %% ../nbs/13_report.ipynb #e5db0568
 def _against(values, baseline, better):
     "'class value (baseline)' for every class, and the classes where `better(value, baseline)` holds."
     text = ", ".join(f"{c} {format_number(v)} ({format_number(baseline[c])})" for c, v in values.items())
     return text, [c for c, v in values.items() if None not in (v, baseline[c]) and better(v, baseline[c])]
 
-# %% ../nbs/13_report.ipynb #f8d48d3a
+# %% ../nbs/13_report.ipynb #a1531286
 def _trust_finding(m, key, name):
     "One sentence on whether the maps of one surrogate (`key` in the trust metrics) can be trusted."
     t, classes, samples = m["trust"], m["class_names"], m["settings"]["num_samples"]
@@ -213,7 +210,7 @@ def _trust_finding(m, key, name):
             f"{samples}. " + ("These maps pass every check." if passed else "These maps fail at least one check "
                               "and should not be trusted as they are."))
 
-# %% ../nbs/13_report.ipynb #f81a1405
+# %% ../nbs/13_report.ipynb #6ee80ac7
 def report_summary(metrics:dict, # the content of metrics.json
                   )->list[str]: # the findings, a paragraph of plain text each
     "What a study found, in words and numbers: accuracy, what the network looks at, and whether the maps hold up."
@@ -224,11 +221,11 @@ def report_summary(metrics:dict, # the content of metrics.json
             _trust_finding(metrics, "tree", "regression tree, as in the maps above"),
             _trust_finding(metrics, "linear", "linear")]
 
-# %% ../nbs/13_report.ipynb #cc4531ec
+# %% ../nbs/13_report.ipynb #2d6cb96d
 _HUES = (("red", 0.04), ("orange", 0.11), ("yellow", 0.18), ("green", 0.45), ("cyan", 0.53), ("blue", 0.72),
          ("purple", 0.93), ("red", 1.01))  # hue names, each up to its upper bound on the colour wheel (0 to 1)
 
-# %% ../nbs/13_report.ipynb #b0cc0516
+# %% ../nbs/13_report.ipynb #4d5c3f08
 def colour_name(colour, # a matplotlib colour: "tab:blue", "0.4", (r, g, b)...
                )->str|None: # a colour word; None for a transparent colour
     "The plain name of a colour, by its hue and brightness."
@@ -239,13 +236,13 @@ def colour_name(colour, # a matplotlib colour: "tab:blue", "0.4", (r, g, b)...
     if saturation < 0.2: return "white" if value > 0.9 else "grey"
     return next(name for name, upper in _HUES if hue < upper)
 
-# %% ../nbs/13_report.ipynb #f70b0819
+# %% ../nbs/13_report.ipynb #90bc7ad9
 _LINE_STYLES = {"-": "solid", "--": "dashed", ":": "dotted", "-.": "dash-dot"}  # matplotlib's codes, in words
 
-# %% ../nbs/13_report.ipynb #ffb3ea86
+# %% ../nbs/13_report.ipynb #2a1d1658
 _MARKERS = {"_": "tick", "|": "tick", "o": "dot", ".": "dot"}  # markers, in words
 
-# %% ../nbs/13_report.ipynb #6a95106d
+# %% ../nbs/13_report.ipynb #5ec74b2f
 def _colours_of(ax):
     "Every colour that `ax` draws with: lines, bars, scatter points, outlines and colour maps."
     colours = [line.get_color() for line in ax.lines] + [patch.get_facecolor() for patch in ax.patches]
@@ -253,7 +250,7 @@ def _colours_of(ax):
     for image in ax.images: colours += [image.get_cmap()(x) for x in np.linspace(0, 1, 9)]
     return colours
 
-# %% ../nbs/13_report.ipynb #595ab403
+# %% ../nbs/13_report.ipynb #305ac7b4
 def figure_styles(fig:plt.Figure, # a figure, drawn
                  )->dict: # "colours", "line_styles", "markers", "colour_bars"
     "The colours, line styles and markers that a figure draws with, in words, and how many colour bars it has."
@@ -268,7 +265,7 @@ def figure_styles(fig:plt.Figure, # a figure, drawn
     return {"colours": sorted(colours - {None}), "line_styles": sorted(styles - {None}),
             "markers": sorted(markers - {None}), "colour_bars": bars}
 
-# %% ../nbs/13_report.ipynb #55d6f1c7
+# %% ../nbs/13_report.ipynb #088ffcc0
 def caption_mismatches(caption:str, # a figure's caption
                        styles:dict, # the figure's styles, from figure_styles
                       )->list[str]: # the caption's words its figure does not bear out
@@ -283,7 +280,7 @@ def caption_mismatches(caption:str, # a figure's caption
     if re.search(r"colou?r bars?", caption.lower()) and not styles["colour_bars"]: wrong.append("colour bar")
     return wrong
 
-# %% ../nbs/13_report.ipynb #3ee3faaa
+# %% ../nbs/13_report.ipynb #a3293352
 def save_figure(fig:plt.Figure, # the figure to save; it is closed afterwards
                 path:str|Path, # where the PNG goes
                 dpi:int=110, # its resolution
@@ -294,8 +291,10 @@ def save_figure(fig:plt.Figure, # the figure to save; it is closed afterwards
     plt.close(fig)
     return write_atomically(path, buffer.getvalue())
 
-# %% ../nbs/13_report.ipynb #9f32153d
-def _html_page(title, body):
+# %% ../nbs/13_report.ipynb #89a9810b
+def html_page(title:str, # the page's title
+              body:str, # its HTML body
+             )->str: # a whole HTML document
     "A self-contained HTML page: the report's style sheet, then `body`."
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
@@ -307,14 +306,19 @@ table{{border-collapse:collapse;margin:1rem 0}} td,th{{border:1px solid #ccc;pad
 </body></html>
 """
 
-# %% ../nbs/13_report.ipynb #a3311ff8
-def _html_table(header, rows):
+# %% ../nbs/13_report.ipynb #2ed47e9e
+def html_table(header:list, # the column titles
+               rows:list, # the cells, one list per row
+              )->str: # an HTML table
     "An HTML table, every cell escaped."
     cells = lambda tag, values: "".join(f"<{tag}>{html.escape(str(v))}</{tag}>" for v in values)
     return f"<table><tr>{cells('th', header)}</tr>" + "".join(f"<tr>{cells('td', r)}</tr>" for r in rows) + "</table>"
 
-# %% ../nbs/13_report.ipynb #e99a25e9
-def _figure_html(folder, name, figure):
+# %% ../nbs/13_report.ipynb #270c2579
+def figure_html(folder:str|Path, # the folder that holds the PNG
+                name:str, # its file name
+                figure:dict, # its caption and styles, from figure_styles
+               )->str: # an HTML figure
     "A figure of `folder` as a data URL, with its caption, and its styles as data attributes."
     data = base64.b64encode((Path(folder) / name).read_bytes()).decode()
     styles = "".join(f' data-{key.replace("_", "-")}="{html.escape(" ".join(figure[key]))}"'
@@ -323,7 +327,7 @@ def _figure_html(folder, name, figure):
             f'<img src="data:image/png;base64,{data}" alt="{html.escape(name)}">'
             f"<figcaption>{html.escape(figure['caption'])} <code>{html.escape(name)}</code></figcaption></figure>")
 
-# %% ../nbs/13_report.ipynb #ab6b1afb
+# %% ../nbs/13_report.ipynb #742eff67
 _SETTING_NOTES = {"seed": "seeds the data, the split, the network and every explanation",
                   "num_samples": "LIME samples per explanation",
                   "obs_per_class": "observations of each class in the LIME maps figure",
@@ -332,41 +336,45 @@ _SETTING_NOTES = {"seed": "seeds the data, the split, the network and every expl
                   "stability_counts": "LIME sample counts whose stability is measured",
                   "device": "where the network ran"}  # what each setting means, for the report
 
-# %% ../nbs/13_report.ipynb #9eaf223f
+# %% ../nbs/13_report.ipynb #f33b0a67
 def _tables_html(m):
     "The report's tables of numbers, as HTML, by section."
     settings = [(k, " ".join(map(str, v)) if isinstance(v, list) else v, _SETTING_NOTES.get(k, ""))
                 for k, v in {"seed": m["seed"], **m["settings"]}.items()]
-    band = [(r["class_name"], r["observations"], f"{_percent(r['band_mean'])} ± {_percent(r['band_std'])}",
-             _percent(r["band_even"]), f"{_percent(r['signal_mean'])} ± {_percent(r['signal_std'])}",
-             _percent(r["signal_even"])) for r in m["band_importance"]]
+    interval = lambda v, digits: f"{format_number(v[0], digits)} [{format_number(v[1], digits)}, " \
+                                 f"{format_number(v[2], digits)}]"
+    band = [(r["class_name"], r["explained"], interval(r["network_share"], 2), interval(r["control_share"], 2),
+             interval(r["network_direct"], 1), interval(r["control_direct"], 1), "yes" if r["uses_band"] else "no")
+            for r in m["band_check"]]
     accuracy = [("all", _percent(m["accuracy"])), *((c, _percent(a)) for c, a in m["per_class_accuracy"].items())]
-    return {"settings": _html_table(["setting", "value", "meaning"], settings),
-            "accuracy": _html_table(["class", "validation accuracy"], accuracy),
-            "band": _html_table(["class", "observations", "share on the band rows", "even spread",
-                                 "share on the signal rows", "even spread"], band),
-            "trust": "".join(f"<h3>{html.escape(title)}</h3><p>{html.escape(note)}</p>{_html_table(header, rows)}"
+    return {"settings": html_table(["setting", "value", "meaning"], settings),
+            "accuracy": html_table(["class", "validation accuracy"], accuracy),
+            "band": html_table(["class", "explained", "band share", "control's", "margin change, band floored",
+                                "control's", "uses the band"], band),
+            "trust": "".join(f"<h3>{html.escape(title)}</h3><p>{html.escape(note)}</p>{html_table(header, rows)}"
                              for title, note, header, rows in trust_tables(m["trust"])),
-            "run": _html_table(["step", "seconds"], m["timings_s"].items())
-                   + _html_table(["library", "version"], m["versions"].items())}
+            "run": html_table(["step", "seconds"], m["timings_s"].items())
+                   + html_table(["library", "version"], m["versions"].items())}
 
-# %% ../nbs/13_report.ipynb #82608b9b
+# %% ../nbs/13_report.ipynb #069b6c11
 def report_html(out_dir:str|Path, # the study folder, with its figures
                 metrics:dict, # the content of metrics.json
                )->str: # a self-contained HTML page
     "An offline HTML report of a study: what it found, its settings and numbers, and every figure with its caption."
     tables, figures, k = _tables_html(metrics), metrics["figures"], metrics["trust"]["settings"]["top_k"]
-    shown = lambda trust: "".join(_figure_html(out_dir, n, f) for n, f in figures.items()
+    shown = lambda trust: "".join(figure_html(out_dir, n, f) for n, f in figures.items()
                                   if n.startswith("trust_") == trust)
     summary = "".join(f"<li>{html.escape(p)}</li>" for p in report_summary(metrics))
-    return _html_page("specx_nb study", f"""<h1>LIME explanations of a spectrogram classifier</h1>
+    return html_page("specx_nb study", f"""<h1>LIME explanations of a spectrogram classifier</h1>
 <h2>What the study found</h2><ul id="summary">{summary}</ul>
 <h2>Settings</h2>{tables['settings']}
 <h2>Accuracy</h2>{tables['accuracy']}
-<h2>Band share: positive LIME importance on the background band</h2>
-<p>LIME with the regression-tree surrogate, the share of the positive importance on the grid rows of the
-{BACKGROUND_FREQUENCY:g} Hz band and on the other rows of the class's signal, mean ± standard deviation over the
-explained observations; even spread: the share importance spread evenly over the grid would give.</p>{tables['band']}
+<h2>Does the network use the band?</h2>
+<p>The procedure the population study recommends for one network: per class, the share of LIME's positive
+importance on the rows of the {BACKGROUND_FREQUENCY:g} Hz band ({metrics['band_check'][0]['reading']}), and the
+change of the logit margin when the band's rows are set to the spectrogram's floor, on this network and on the same
+network trained without the tone (the control), means with 95% bootstrap intervals. A class uses the band when both
+intervals part from the control's.</p>{tables['band']}
 <h2>Figures</h2>{shown(False)}
 <h2>Can the maps be trusted?</h2>
 <p>The maps measured against the simulation's ground truth, {metrics['settings']['trust_per_class']} validation
@@ -374,20 +382,3 @@ observations per class. These checks count positive importance on the background
 that no signal crosses), a different quantity from the band share above. Top-{k} agreement is the Jaccard overlap
 of the {k} most important features of two maps.</p>{tables['trust']}{shown(True)}
 <h2>Run</h2>{tables['run']}""")
-
-# %% ../nbs/13_report.ipynb #66616342
-def population_report_html(out_dir:str|Path, # the population folder, with its figures
-                           result:dict, # the content of population.json
-                           figures:dict, # file name: caption and styles
-                          )->str: # a self-contained HTML page
-    "An offline HTML report of a population study: what it found, the detection table and the figures."
-    rows = [(r["reading"], r["kind"], format_number(r["auc"]), format_number(r["sensitivity"], 0, percent=True),
-             format_number(r["specificity"], 0, percent=True)) for r in result["detection"]]
-    found = "".join(f"<li>{html.escape(p)}</li>" for p in population_summary(result))
-    return _html_page("specx_nb population", f"""<h1>Does LIME catch a network that leans on the background?</h1>
-<h2>What the population shows</h2><ul id="summary">{found}</ul>
-<h2>Detection</h2>
-<p>For every reading, how well the band share tells the network-class pairs that rely on the background (by
-intervention) from those that do not: ROC AUC, and the sensitivity and specificity of the rule "more than an even
-share".</p>{_html_table(["reading", "share", "AUC", "sensitivity", "specificity"], rows)}
-<h2>Figures</h2>{"".join(_figure_html(out_dir, name, figure) for name, figure in figures.items())}""")

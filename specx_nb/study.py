@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['validation_counts', 'usable_device', 'StudySettings', 'study_settings', 'check_out_dir', 'staged_folder',
-           'library_versions', 'run_study', 'run_population_study']
+           'library_versions', 'run_study']
 
-# %% ../nbs/14_study.ipynb #13a0ada1
+# %% ../nbs/14_study.ipynb #007a68d5
 import json
 import os
 import platform
@@ -29,24 +29,24 @@ from .regions import signal_pixel_mask
 from .spectrogram import default_dataset, default_split, plot_spectrograms
 from .train import (classification_metrics, minibatch_predict, plot_confusion, plot_training_progress,
                             save_model, trained_network)
-from .population import plot_detection, plot_reliance, population_specs, population_study
-from .trust import (STABILITY_COUNTS, band_importance_table, plot_band_importance, plot_deletion_curves,
+from .detection import band_check, plot_band_check
+from .trust import (STABILITY_COUNTS, plot_deletion_curves,
                             plot_ground_truth, plot_intervention, plot_method_maps, plot_randomization,
                             plot_relevance_mass, plot_stability, series_name)
-from .report import figure_styles, population_report_html, report_html, save_figure, trust_report
+from .report import figure_styles, report_html, save_figure, trust_report
 
-# %% ../nbs/14_study.ipynb #a76a271a
+# %% ../nbs/14_study.ipynb #f98b9a98
 def validation_counts(seed:int=0, # the seed of the data and the split
                      )->dict: # {class name: number of validation observations}
     "How many validation observations each class has in the study's data, computed from the split alone."
     labels, _, val_idx = default_split(seed=seed)
     return dict(zip(CLASS_NAMES, np.bincount(labels[val_idx], minlength=len(CLASS_NAMES)).tolist()))
 
-# %% ../nbs/14_study.ipynb #764c344a
+# %% ../nbs/14_study.ipynb #3673e7dd
 _DEVICE_TYPES = {"cpu": lambda: True, "cuda": lambda: torch.cuda.is_available(),
                  "mps": lambda: torch.backends.mps.is_available()}  # device types the study runs on: is one here?
 
-# %% ../nbs/14_study.ipynb #922d137e
+# %% ../nbs/14_study.ipynb #cf2e9bfc
 def usable_device(device:str|torch.device, # "cpu", "cuda", "cuda:1", "mps"...
                  )->torch.device: # the device, checked to be usable here
     "The torch device named `device`, or a `SettingError` saying why it cannot be used on this machine."
@@ -61,7 +61,7 @@ def usable_device(device:str|torch.device, # "cpu", "cuda", "cuda:1", "mps"...
         raise SettingError("device", f"{device!r}: this machine has {torch.cuda.device_count()} CUDA devices")
     return parsed
 
-# %% ../nbs/14_study.ipynb #fc8c09fe
+# %% ../nbs/14_study.ipynb #386fa0a1
 class StudySettings(NamedTuple):
     "The checked settings of a study."
     seed: int  # seeds the data, the split, the network and every explanation
@@ -72,7 +72,7 @@ class StudySettings(NamedTuple):
     stability_counts: tuple  # LIME sample counts whose stability is measured, increasing
     device: str  # where the network runs for prediction and LIME
 
-# %% ../nbs/14_study.ipynb #9a6e64c5
+# %% ../nbs/14_study.ipynb #fed588d7
 def _sample_counts(counts):
     "The stability counts as a tuple of increasing positive integers, or a SettingError."
     counts = tuple(check_count(n, "stability_counts") for n in np.atleast_1d(np.asarray(counts, dtype=object)))
@@ -80,12 +80,12 @@ def _sample_counts(counts):
         raise SettingError("stability_counts", f"must be one or more increasing counts, got {list(counts)}")
     return counts
 
-# %% ../nbs/14_study.ipynb #ceead569
+# %% ../nbs/14_study.ipynb #656e0af1
 def study_settings(*,
                    seed:int=0, # seeds the data, the network and every explanation
                    num_samples:int=4096, # LIME samples per explanation
                    obs_per_class:int=2, # per class, in the LIME figure
-                   band_obs_per_class:int|None=None, # in the band table; None: all
+                   band_obs_per_class:int=25, # observations of each class in the band check
                    trust_per_class:int=10, # per class, in the trust checks
                    stability_counts:tuple|None=None, # None: STABILITY_COUNTS
                    device:str="cpu", # where the network runs: "cpu", "cuda", ...
@@ -95,7 +95,7 @@ def study_settings(*,
     counts = _sample_counts(STABILITY_COUNTS if stability_counts is None else stability_counts)
     smallest = min(validation_counts(seed).values())
     per_class = dict(obs_per_class=obs_per_class, trust_per_class=trust_per_class,
-                     band_obs_per_class=smallest if band_obs_per_class is None else band_obs_per_class)
+                     band_obs_per_class=band_obs_per_class)
     for name, value in per_class.items():
         if check_count(value, name) > smallest:
             raise SettingError(name, f"must be at most {smallest}, the validation observations of the smallest "
@@ -103,7 +103,7 @@ def study_settings(*,
     return StudySettings(seed=seed, num_samples=num_samples, stability_counts=counts,
                          device=str(usable_device(device)), **per_class)
 
-# %% ../nbs/14_study.ipynb #f1758cbb
+# %% ../nbs/14_study.ipynb #bb7704b6
 def check_out_dir(out_dir:str|Path, # where the study goes
                   overwrite:bool=False, # allow a folder that holds files
                  )->Path: # the folder, not created
@@ -121,14 +121,14 @@ def check_out_dir(out_dir:str|Path, # where the study goes
     probe.rmdir()
     return out
 
-# %% ../nbs/14_study.ipynb #6fa7f5ae
+# %% ../nbs/14_study.ipynb #99fd9c46
 def _make_folders(folder):
     "Create `folder` and any missing parents; return the ones created, deepest first."
     missing = [p for p in [folder, *folder.parents] if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     return missing
 
-# %% ../nbs/14_study.ipynb #8ab1a69e
+# %% ../nbs/14_study.ipynb #a5efa1a0
 def _move_into_place(staging, out):
     "Rename `staging` to `out`; an existing `out` is set aside first and removed once the new one is in place."
     old = staging.with_name(staging.name.replace(".partial-", ".old-")) if out.exists() else None
@@ -140,7 +140,7 @@ def _move_into_place(staging, out):
         raise
     if old: shutil.rmtree(old, ignore_errors=True)
 
-# %% ../nbs/14_study.ipynb #687335aa
+# %% ../nbs/14_study.ipynb #625e77f2
 @contextmanager
 def staged_folder(out:str|Path, # where the block's files end up
                  )->Iterator[Path]: # the hidden folder to write into
@@ -160,7 +160,7 @@ def staged_folder(out:str|Path, # where the block's files end up
             with suppress(OSError): folder.rmdir()
         raise
 
-# %% ../nbs/14_study.ipynb #2e77b932
+# %% ../nbs/14_study.ipynb #5d51a1ad
 class _Run:
     "One study as its steps fill it in: its folder, its settings, what each step found, and the figures saved."
     def __init__(self, folder, settings, progress):
@@ -172,7 +172,7 @@ class _Run:
         self.figures[name] = {"caption": caption, **figure_styles(fig)}
         save_figure(fig, self.folder / name)
 
-# %% ../nbs/14_study.ipynb #bf5e2ba2
+# %% ../nbs/14_study.ipynb #6bd51627
 def _simulate(run):
     "The data set, the clean signals' spectrograms, and figures of both views of the data."
     s = run.settings
@@ -186,7 +186,7 @@ def _simulate(run):
              f"The same series as spectrograms, lowest frequency at the top. The faint band near the top of every "
              f"image is the {BACKGROUND_FREQUENCY:g} Hz background tone; the noise fills the lower half.")
 
-# %% ../nbs/14_study.ipynb #baf97956
+# %% ../nbs/14_study.ipynb #2eaadc85
 def _train(run):
     "The trained network, saved with a figure of its training."
     run.net, history = trained_network(run.settings.seed)
@@ -195,7 +195,7 @@ def _train(run):
              "Accuracy and loss while training: pale blue, every mini-batch; dark blue, their moving average; black "
              "dashes with dots, the validation data at the end of each epoch (grey vertical lines).")
 
-# %% ../nbs/14_study.ipynb #29f051dc
+# %% ../nbs/14_study.ipynb #fa1436e4
 def _evaluate(run):
     "The network's accuracy on the validation data, with its confusion chart."
     predicted = minibatch_predict(run.net, run.val_images, device=run.settings.device).argmax(axis=1)
@@ -204,7 +204,7 @@ def _evaluate(run):
              "Validation confusion chart, with the accuracy of every class beside its row and the precision of every "
              "prediction under its column.")
 
-# %% ../nbs/14_study.ipynb #c2045f85
+# %% ../nbs/14_study.ipynb #c2827022
 def _explain(run):
     "LIME maps of the first `obs_per_class` validation observations of every class, interleaved."
     s, labels = run.settings, run.val_labels
@@ -220,21 +220,20 @@ def _explain(run):
              "each spectrogram beside its map: bright cells raise the score of the true class; the colour bars give "
              "log10 power and importance. Observations are named by their index in the data set, as in metrics.json.")
 
-# %% ../nbs/14_study.ipynb #adb75ab8
+# %% ../nbs/14_study.ipynb #2b99db2b
 def _band(run):
-    "Per class, the region share of LIME's positive importance on the background band's rows and on the signal's rows."
+    "The recommended band check of every class, on the network against the network trained without the tone."
     s = run.settings
-    signal_rows = signal_pixel_mask(run.clean[run.data.val_idx]).any(axis=-1)
-    run.band = band_importance_table(run.net, run.val_images, run.val_labels, signal_rows,
-                                     per_class=s.band_obs_per_class, num_samples=s.num_samples, seed=s.seed,
-                                     device=s.device, progress=run.progress)
-    run.save("band_importance.png", plot_band_importance(run.band),
-             f"Band share: the share of the positive LIME importance on the rows of the {BACKGROUND_FREQUENCY:g} Hz band "
-             f"(blue) and on the other rows of the class's own signal (orange), mean and standard deviation over "
-             f"{s.band_obs_per_class} validation observations per class; black ticks: the share that importance "
-             "spread evenly over the grid would give.")
+    control, _ = trained_network(s.seed, background=False)
+    run.band = band_check(run.net, control, run.val_images, run.val_labels, per_class=s.band_obs_per_class,
+                          num_samples=s.num_samples, seed=s.seed, progress=run.progress)
+    run.save("band_check.png", plot_band_check(run.band),
+             f"Does the network use the {BACKGROUND_FREQUENCY:g} Hz band? Per class, the recommended band share "
+             f"({run.band[0]['reading']}, {s.band_obs_per_class} validation observations) above, and the change of "
+             "the margin when the band is floored below, on the network and on its control trained without the "
+             "tone; means with 95% intervals.")
 
-# %% ../nbs/14_study.ipynb #ccc97257
+# %% ../nbs/14_study.ipynb #76ea8d0c
 def _trust_figures(trust, details):
     "The figures of the trust checks, from trust_report's numbers and details: {file name: (figure, caption)}."
     d, titles = details, [CLASS_NAMES[c] for c in details["labels"]]
@@ -269,7 +268,7 @@ def _trust_figures(trust, details):
             "each map's importance relative to its largest."),
     }
 
-# %% ../nbs/14_study.ipynb #7d6c66e4
+# %% ../nbs/14_study.ipynb #f26456ce
 def _trust(run):
     "The trust checks of trust_report, their figures saved with their captions."
     s = run.settings
@@ -280,19 +279,19 @@ def _trust(run):
                                       progress=run.progress)
     for name, (fig, caption) in _trust_figures(run.trust, details).items(): run.save(name, fig, caption)
 
-# %% ../nbs/14_study.ipynb #a4d53184
+# %% ../nbs/14_study.ipynb #058b2227
 _STEPS = {"data": _simulate, "network": _train, "evaluation": _evaluate, "explanations": _explain,
           "background band": _band, "trust": _trust}  # the study's steps, in order
 
-# %% ../nbs/14_study.ipynb #9e9aae85
+# %% ../nbs/14_study.ipynb #b98c1b11
 _LIBRARIES = ("specx_nb", "numpy", "scipy", "torch", "scikit-learn", "scikit-image", "matplotlib")
 
-# %% ../nbs/14_study.ipynb #cb48d6fc
+# %% ../nbs/14_study.ipynb #10c1c071
 def library_versions()->dict: # {library: version}, Python's among them
     "The versions of Python and of the libraries that shape the results."
     return {"python": platform.python_version(), **{name: version(name) for name in _LIBRARIES}}
 
-# %% ../nbs/14_study.ipynb #b8c06e3a
+# %% ../nbs/14_study.ipynb #8409ed7c
 def _metrics(run, seconds):
     "The content of `metrics.json`."
     settings = run.settings._asdict()
@@ -301,20 +300,20 @@ def _metrics(run, seconds):
             "class_names": list(CLASS_NAMES),
             **{k: run.evaluation[k] for k in ("accuracy", "per_class_accuracy", "per_class_precision",
                                               "confusion_matrix")},
-            "band_importance": run.band,
+            "band_check": run.band,
             "explained_observations": run.explained,
             "trust": run.trust,
             "figures": run.figures,
             "versions": library_versions(),
             "timings_s": seconds}
 
-# %% ../nbs/14_study.ipynb #250122be
+# %% ../nbs/14_study.ipynb #be393092
 def run_study(out_dir:str|Path, # empty or new, unless overwrite
               *,
               seed:int=0, # seeds the data, the network and every explanation
               num_samples:int=4096, # LIME samples per explanation
               obs_per_class:int=2, # per class, in the LIME figure
-              band_obs_per_class:int|None=None, # in the band table; None: all
+              band_obs_per_class:int=25, # observations of each class in the band check
               trust_per_class:int=10, # per class, in the trust checks
               stability_counts:tuple|None=None, # None: STABILITY_COUNTS
               device:str="cpu", # where the network runs: "cpu", "cuda", ...
@@ -338,36 +337,3 @@ def run_study(out_dir:str|Path, # empty or new, unless overwrite
         write_atomically(folder / "metrics.json", json.dumps(metrics, indent=2))
         write_atomically(folder / "report.html", report_html(folder, metrics))
     return metrics
-
-# %% ../nbs/14_study.ipynb #5f41b83c
-def _population_settings(seeds, workers, quick):
-    "The population's settings, checked: (specs, keyword arguments of population_study)."
-    seeds, workers = check_count(seeds, "seeds"), check_count(workers, "workers")
-    specs = population_specs(range(1 if quick else seeds))
-    small = dict(obs_per_class=2, num_samples=512, stability_counts=(256, 512))
-    return specs, dict(workers=workers, **(small if quick else {}))
-
-# %% ../nbs/14_study.ipynb #4455a33c
-def run_population_study(out_dir:str|Path, # empty or new, unless overwrite
-                         *,
-                         seeds:int=5, # training seeds per architecture and data variant
-                         workers:int=1, # processes working at once
-                         quick:bool=False, # one seed, few observations and samples
-                         overwrite:bool=False, # replace a folder that holds files, once done
-                        )->dict: # the content of population.json
-    "Train and explain a population of networks into `out_dir`: population.json, figures and report.html."
-    specs, options = _population_settings(seeds, workers, quick)
-    out = check_out_dir(out_dir, overwrite)
-    with staged_folder(out) as folder:
-        result = population_study(specs, **options)
-        run = _Run(folder, None, False)
-        run.save("population_reliance.png", plot_reliance(result["records"]),
-                 "The change of the logit margin when the background is removed from a class's validation series, "
-                 "mean with a 95% bootstrap interval, for every network (circles: the project's head, squares: the "
-                 "dense head like the original's), one panel per data variant; dashed: the reliance threshold.")
-        run.save("population_detection.png", plot_detection(result["detection"]),
-                 "How well each reading's band share detects reliance on the background over the network-class "
-                 "pairs (ROC AUC), for the positive and the absolute share; dashed: a coin.")
-        write_atomically(folder / "population.json", json.dumps(result, indent=1))
-        write_atomically(folder / "report.html", population_report_html(folder, result, run.figures))
-    return result

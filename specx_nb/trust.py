@@ -9,7 +9,7 @@ __all__ = ['STABILITY_COUNTS', 'true_feature_masks', 'plot_ground_truth', 'serie
            'plot_deletion_curves', 'deletion_curves', 'randomized_copy', 'rank_correlation', 'plot_randomization',
            'recommended_num_samples', 'plot_stability', 'plot_method_maps']
 
-# %% ../nbs/10_trust.ipynb #733c7eb6
+# %% ../nbs/10_trust.ipynb #ec6a1c25
 import copy
 import math
 from collections.abc import Sequence
@@ -32,7 +32,7 @@ from .regions import band_rows, fill_image, fill_region, region_features, region
 from .spectrogram import default_dataset, show_spectrogram
 from .train import minibatch_predict
 
-# %% ../nbs/10_trust.ipynb #de061e1f
+# %% ../nbs/10_trust.ipynb #428d7be4
 def true_feature_masks(clean_images:np.ndarray, # clean signals' spectrograms (N, 1, H, W)
                        feature_map:np.ndarray, # int (H, W): each pixel's feature
                        min_fraction:float=0.25, # share of a feature's pixels needed
@@ -42,10 +42,10 @@ def true_feature_masks(clean_images:np.ndarray, # clean signals' spectrograms (N
     band = region_features(band_rows()[:, None], feature_map, min_fraction)
     return signal, band & ~signal
 
-# %% ../nbs/10_trust.ipynb #5ce2a1a6
+# %% ../nbs/10_trust.ipynb #71e6b880
 _TRUTH_COLOURS = ("#30123b", "tab:red", "white")  # other features, background features, signal features
 
-# %% ../nbs/10_trust.ipynb #40aaffa6
+# %% ../nbs/10_trust.ipynb #ce5ac23b
 def plot_ground_truth(images:np.ndarray, # spectrograms (N, 1, H, W)
                       signal:np.ndarray, # bool (N, K): each image's signal features
                       background:np.ndarray, # bool (N, K): its background features
@@ -66,14 +66,14 @@ def plot_ground_truth(images:np.ndarray, # spectrograms (N, 1, H, W)
     fig.legend(handles=handles, fontsize=9, loc="outside lower center", ncols=2)
     return fig
 
-# %% ../nbs/10_trust.ipynb #c2142843
+# %% ../nbs/10_trust.ipynb #1bdc765d
 def series_name(key:str, # an explainer's key, "uniform" or "random"
                )->str: # its name in figures and tables
     "The name of an explainer, or of a baseline, in figures and tables."
     return {"lime_tree": "LIME (tree)", "lime_linear": "LIME (linear)", "grad_cam": "Grad-CAM", "uniform": "even map",
             "random": "random order"}.get(key, key)
 
-# %% ../nbs/10_trust.ipynb #d00bbf86
+# %% ../nbs/10_trust.ipynb #52c0691e
 def _grouped_bars(ax, table, baseline=None):
     "Bars of `table` ({series: {class: value}}) grouped by class; the series `baseline` as black ticks."
     series = [s for s in table if s != baseline]
@@ -87,7 +87,7 @@ def _grouped_bars(ax, table, baseline=None):
                    label=series_name(baseline))
     ax.set_xticks(x, classes, fontsize=8)
 
-# %% ../nbs/10_trust.ipynb #4d3b9fe4
+# %% ../nbs/10_trust.ipynb #639ac824
 def plot_relevance_mass(relevance:dict, # {method: {class: share}}; the even map: "uniform"
                         background:dict, # {method: {class: mean share}} on the background
                        )->plt.Figure: # two panels: on the signal, on the band
@@ -102,7 +102,7 @@ def plot_relevance_mass(relevance:dict, # {method: {class: share}}; the even map
     axes[0].legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1), markerscale=0.3)
     return fig
 
-# %% ../nbs/10_trust.ipynb #7cc10dbc
+# %% ../nbs/10_trust.ipynb #504746ff
 def _band_row(class_name, shares, even):
     "One row of the band table from the shares (n, 2) and even shares (n, 2) of a class's observations."
     mean, spread, even = np.nanmean(shares, axis=0), np.nanstd(shares, axis=0), even.mean(axis=0)
@@ -110,7 +110,7 @@ def _band_row(class_name, shares, even):
                 band_mean=float(mean[0]), band_std=float(spread[0]), band_even=float(even[0]),
                 signal_mean=float(mean[1]), signal_std=float(spread[1]), signal_even=float(even[1]))
 
-# %% ../nbs/10_trust.ipynb #6e87eaab
+# %% ../nbs/10_trust.ipynb #e71c3034
 def band_importance_table(net:nn.Module, # the classifier to explain
                           images:np.ndarray, # spectrograms (N, 1, H, W)
                           labels:np.ndarray, # each image's class: the class explained
@@ -140,7 +140,7 @@ def band_importance_table(net:nn.Module, # the classifier to explain
     return [_band_row(names[labels[i[0]]], s, e) for i, s, e in
             zip(order.reshape(-1, per_class), shares.reshape(by_class), even.reshape(by_class))]
 
-# %% ../nbs/10_trust.ipynb #34d16ff2
+# %% ../nbs/10_trust.ipynb #ae460a90
 def plot_band_importance(table:Sequence[dict], # rows from band_importance_table
                         )->plt.Figure: # bars per class: the band, the signal rows
     "Bar chart of the region shares of LIME importance on the background band and on the signal rows, per class."
@@ -156,13 +156,13 @@ def plot_band_importance(table:Sequence[dict], # rows from band_importance_table
     fig.legend(fontsize=9, loc="outside lower center", ncols=3, markerscale=0.5)
     return fig
 
-# %% ../nbs/10_trust.ipynb #68dc6774
+# %% ../nbs/10_trust.ipynb #a6a0fffb
 def band_filled(images:np.ndarray, # images (N, 1, H, W)
                )->np.ndarray: # float32 copy, the band filled as LIME fills a feature
     "The images with the background band's rows removed the way LIME removes a feature: filled with the image mean."
     return fill_region(images, band_rows()[:, None], "mean")
 
-# %% ../nbs/10_trust.ipynb #c1e49a73
+# %% ../nbs/10_trust.ipynb #4b2bb45d
 def images_without_background(data, # the SpectrogramDataset of default_dataset(seed=seed)
                               seed:int=0, # the seed of data
                              )->np.ndarray: # its validation images, without background
@@ -172,7 +172,7 @@ def images_without_background(data, # the SpectrogramDataset of default_dataset(
         raise ValueError(f"`data` must be `default_dataset(seed={seed})`: its split differs from that seed's")
     return without.images[data.val_idx]
 
-# %% ../nbs/10_trust.ipynb #0bf633f0
+# %% ../nbs/10_trust.ipynb #7f3813c5
 def intervention_table(nets:dict[str, nn.Module], # the networks to evaluate, by name
                        versions:dict[str, np.ndarray], # versions of the images (N, 1, H, W)
                        labels:np.ndarray, # the true class of every image
@@ -195,7 +195,7 @@ def intervention_table(nets:dict[str, nn.Module], # the networks to evaluate, by
                                         for c, name in enumerate(class_names)}
     return table
 
-# %% ../nbs/10_trust.ipynb #2e69fdc2
+# %% ../nbs/10_trust.ipynb #c6285e1b
 def plot_intervention(table:dict, # from intervention_table
                      )->plt.Figure: # two panels: accuracy, mean true-class score
     "Bar charts of every network's accuracy and true-class score on every version of the images."
@@ -209,7 +209,7 @@ def plot_intervention(table:dict, # from intervention_table
     fig.legend(*axes[0].get_legend_handles_labels(), fontsize=9, loc="outside lower center", ncols=2)
     return fig
 
-# %% ../nbs/10_trust.ipynb #2a64632d
+# %% ../nbs/10_trust.ipynb #159fa727
 def deletion_order(importance:np.ndarray, # (K,): importance of every feature
                    rng:np.random.Generator, # breaks ties between equal importances
                   )->np.ndarray: # (K,): the features, most important first
@@ -217,7 +217,7 @@ def deletion_order(importance:np.ndarray, # (K,): importance of every feature
     importance = np.asarray(importance)
     return np.lexsort((rng.permutation(len(importance)), -importance))
 
-# %% ../nbs/10_trust.ipynb #fe88343d
+# %% ../nbs/10_trust.ipynb #043b208b
 def deletion_curve(net:nn.Module, # the classifier, images (N, 1, H, W) to logits
                    image:np.ndarray, # the image, (1, H, W) or (H, W)
                    channel:int, # the class whose score is followed
@@ -237,7 +237,7 @@ def deletion_curve(net:nn.Module, # the classifier, images (N, 1, H, W) to logit
     return fast_scores(net, image, fill_image(image), feature_map, masks, [channel], batch_size=k + 1,
                        device=device)[:, 0]
 
-# %% ../nbs/10_trust.ipynb #8d337efa
+# %% ../nbs/10_trust.ipynb #8e248aba
 def deletion_area(curve:np.ndarray, # (..., P): scores at evenly spaced fractions removed
                  )->np.ndarray|float: # (...): the areas; lower is better
     "The area under a deletion curve, over the fraction of features removed."
@@ -245,7 +245,7 @@ def deletion_area(curve:np.ndarray, # (..., P): scores at evenly spaced fraction
     if curve.shape[-1] < 2: raise ValueError(f"`curve` needs at least two points, got shape {curve.shape}")
     return trapezoid(curve, dx=1 / (curve.shape[-1] - 1), axis=-1)[()]
 
-# %% ../nbs/10_trust.ipynb #f4474d2d
+# %% ../nbs/10_trust.ipynb #ab6822ce
 def plot_deletion_curves(curves:dict[str, np.ndarray], # per method, each class's mean curve
                          class_names:list|None=None, # None: the four classes
                         )->plt.Figure: # a panel per class, a line per method
@@ -264,7 +264,7 @@ def plot_deletion_curves(curves:dict[str, np.ndarray], # per method, each class'
     axes[-1, 0].set_xlabel("fraction of features removed")
     return fig
 
-# %% ../nbs/10_trust.ipynb #fd59094c
+# %% ../nbs/10_trust.ipynb #3b9c2ad4
 def deletion_curves(net:nn.Module, # the classifier
                     images:np.ndarray, # the images (N, 1, H, W)
                     labels:np.ndarray, # the class followed in each
@@ -282,7 +282,7 @@ def deletion_curves(net:nn.Module, # the classifier
             curves[m].append(deletion_curve(net, image, int(label), feature_map, order, device=device))
     return {m: np.array(v) for m, v in curves.items()}
 
-# %% ../nbs/10_trust.ipynb #303f6a36
+# %% ../nbs/10_trust.ipynb #7ba50735
 def randomized_copy(net:nn.Module, # the network to copy; it is not changed
                     num_layers:int|None=None, # last layers to re-initialise; None: all
                     *,
@@ -300,7 +300,7 @@ def randomized_copy(net:nn.Module, # the network to copy; it is not changed
         for layer in layers: layer.reset_parameters()
     return copied
 
-# %% ../nbs/10_trust.ipynb #3bc54c6f
+# %% ../nbs/10_trust.ipynb #4b04b738
 def rank_correlation(a:np.ndarray, # (K,): one map's feature importances
                      b:np.ndarray, # (K,): another map's
                     )->float: # Spearman's correlation; NaN for a constant map
@@ -308,7 +308,7 @@ def rank_correlation(a:np.ndarray, # (K,): one map's feature importances
     if np.ptp(a) == 0 or np.ptp(b) == 0: return math.nan
     return float(spearmanr(a, b).statistic)
 
-# %% ../nbs/10_trust.ipynb #cd075fb3
+# %% ../nbs/10_trust.ipynb #7c5f299e
 def plot_randomization(correlations:dict, # {surrogate: {comparison: {class: correlation}}}
                       )->plt.Figure: # a panel per surrogate
     "Bar charts of the rank correlation between the trained network's maps and the maps they are compared with."
@@ -322,13 +322,13 @@ def plot_randomization(correlations:dict, # {surrogate: {comparison: {class: cor
     axes[0, 0].legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1))
     return fig
 
-# %% ../nbs/10_trust.ipynb #55430833
+# %% ../nbs/10_trust.ipynb #09d1b7e4
 _TOP_K = 10  # the number of top features compared between maps
 
-# %% ../nbs/10_trust.ipynb #ed750ec3
+# %% ../nbs/10_trust.ipynb #415862e1
 _MIN_AGREEMENT = 0.8  # the mean top-k agreement that a recommended number of samples must reach
 
-# %% ../nbs/10_trust.ipynb #c8d85025
+# %% ../nbs/10_trust.ipynb #79ad6dca
 def recommended_num_samples(sample_counts:Sequence[int], # the numbers of samples tried, increasing
                             agreement:Sequence[float], # the mean agreement at each count
                             min_agreement:float=_MIN_AGREEMENT, # the agreement to reach
@@ -338,7 +338,7 @@ def recommended_num_samples(sample_counts:Sequence[int], # the numbers of sample
         raise ValueError(f"`agreement` must have one value per count, got {len(agreement)} for {len(sample_counts)}")
     return next((int(n) for n, a in zip(sample_counts, agreement) if a >= min_agreement), None)
 
-# %% ../nbs/10_trust.ipynb #6f66a21b
+# %% ../nbs/10_trust.ipynb #e784bbb4
 def plot_stability(sample_counts:Sequence[int], # the numbers of samples tried
                    agreement:dict[str, np.ndarray], # per surrogate, (N, counts) agreements
                    min_agreement:float=_MIN_AGREEMENT, # the agreement line to draw
@@ -363,10 +363,10 @@ def plot_stability(sample_counts:Sequence[int], # the numbers of samples tried
     axes[0, 0].set_ylim(0, 1.02)
     return fig
 
-# %% ../nbs/10_trust.ipynb #546144db
+# %% ../nbs/10_trust.ipynb #6edb9b6d
 STABILITY_COUNTS = (256, 512, 1024, 2048, 4096, 8192)  # LIME sample counts whose stability is measured by default
 
-# %% ../nbs/10_trust.ipynb #1aec84a1
+# %% ../nbs/10_trust.ipynb #c9aa2ec8
 def _draw_map(ax, values, signal, upsampling=8):
     "A map over its largest importance, in red and blue around zero if signed, in inferno if not; the signal outlined."
     relative, signed = values / (np.abs(values).max() or 1.0), values.min() < 0
@@ -376,7 +376,7 @@ def _draw_map(ax, values, signal, upsampling=8):
         fine = np.kron(np.asarray(signal, float), np.ones((upsampling, upsampling)))
         ax.contour(fine, levels=[0.5], extent=artist.get_extent(), origin="upper", colors="limegreen", linewidths=1.0)
 
-# %% ../nbs/10_trust.ipynb #7c2cfab8
+# %% ../nbs/10_trust.ipynb #481ec3c3
 def plot_method_maps(maps:dict[str, np.ndarray], # per method name, (N, H, W) maps
                      titles:Sequence[str], # one title per image
                      signal:np.ndarray|None=None, # bool (N, H, W): signal outlined

@@ -18,7 +18,7 @@ SMALL = ["--num-samples", "256", "--band-obs-per-class", "3", "--trust-per-class
 CLI = shutil.which("specx-nb")
 METHODS = ["lime_tree", "lime_linear", "occlusion", "grad_cam"]
 STUDY_FIGURES = ["time_series.png", "spectrograms.png", "training_progress.png", "confusion.png", "lime_maps.png",
-                 "band_importance.png"]
+                 "band_check.png"]
 TRUST_FIGURES = ["trust_ground_truth.png", "trust_relevance_mass.png", "trust_intervention.png", "trust_deletion.png",
                  "trust_randomization.png", "trust_stability.png", "trust_methods.png"]
 FIGURES = [*STUDY_FIGURES, *TRUST_FIGURES]
@@ -60,7 +60,7 @@ def test_progress_says_what_is_done_and_estimates_from_work(first_run):
     for i, step in enumerate(["data", "network", "evaluation", "explanations", "background band", "trust"]):
         assert f"study, step {i + 1} of 6, {step} [" in shown, step
     assert "study: " not in shown.split("study, step 1 of 6")[1]  # no bar of steps with an estimate of time left
-    assert "band table: LIME maps: " in shown and "/12 [" in shown  # 3 observations of each of 4 classes
+    assert "band check: LIME maps: " in shown and "/24 [" in shown  # 3 of each of 4 classes, on 2 networks
     work = 256 * (2 * 4 + 6 * 4) + 2 * 4 * 3 * (64 + 128)  # LIME samples: maps, randomisation, stability
     assert work == 12_800 and "trust: LIME samples: " in shown and "/12.8k [" in shown
 
@@ -74,10 +74,12 @@ def test_metrics_follow_the_schema(first_run):
     matrix = metrics["confusion_matrix"]
     assert len(matrix) == 4 and all(len(row) == 4 for row in matrix)
     assert sum(map(sum, matrix)) == 400  # the validation set: 20% of 4 x 500
-    assert [row["class_name"] for row in metrics["band_importance"]] == list(CLASS_NAMES)
-    for row in metrics["band_importance"]:
-        assert row["observations"] == 3
-        assert 0 <= row["band_mean"] <= 1 and 0 <= row["signal_mean"] <= 1
+    assert [row["class_name"] for row in metrics["band_check"]] == list(CLASS_NAMES)
+    for row in metrics["band_check"]:
+        assert row["explained"] == 3 and isinstance(row["uses_band"], bool)
+        for key in ("network_share", "control_share", "network_direct", "control_direct"):
+            assert row[key][1] <= row[key][0] <= row[key][2], key
+        assert all(0 <= v <= 1 for v in row["network_share"] + row["control_share"])
     assert metrics["settings"] == {"num_samples": 256, "obs_per_class": 2, "band_obs_per_class": 3, "trust_per_class": 1,
                                    "stability_counts": [64, 128], "device": "cpu"}
     trust = metrics["trust"]
@@ -95,7 +97,7 @@ def test_metrics_follow_the_schema(first_run):
 def test_captions_name_only_what_their_figures_draw(first_run):
     figures = json.loads((first_run[0] / "metrics.json").read_text())["figures"]
     assert {name: caption_mismatches(f["caption"], f) for name, f in figures.items()} == {name: [] for name in figures}
-    assert "black" in figures["band_importance.png"]["colours"] and "tick" in figures["band_importance.png"]["markers"]
+    assert "dot" in figures["band_check.png"]["markers"]
     assert figures["lime_maps.png"]["colour_bars"] == 16  # a spectrogram and a map for each of 8 observations
     assert figures["trust_methods.png"]["colour_bars"] == 16  # four maps of one observation of each class
 
@@ -116,12 +118,11 @@ def test_report_summary_gives_the_numbers_of_every_class(first_run):
     report = (out / "report.html").read_text()
     summary = report.split('<ul id="summary">')[1].split("</ul>")[0]
     for name, accuracy in metrics["per_class_accuracy"].items(): assert html.escape(f"{name} {accuracy:.1%}") in summary
-    for row in metrics["band_importance"]:  # as the band table writes them: one decimal
-        assert f"{row['class_name']} {row['band_mean']:.1%} (even spread {row['band_even']:.1%})" in summary
-        assert f"<td>{row['band_even']:.1%}</td>" in report
-    assert "(even spread 7.5%)" in summary and "(even spread 8%)" not in summary
+    for row in metrics["band_check"]:  # as the band table writes them
+        assert f"{row['class_name']} {row['network_share'][0]:.2f} against {row['control_share'][0]:.2f}" in summary
+        assert f"<td>{row['class_name']}</td><td>3</td><td>{row['network_share'][0]:.2f} [" in report
     assert "LIME (linear)" in summary and "LIME (regression tree" in summary
-    assert "`" not in summary and "specx-nb population" in summary
+    assert "`" not in summary and "lime_linear/margin/floor/rows" in summary
     assert "<code>{" not in report  # the settings are a table, not a JSON blob
     assert "<td>num_samples</td><td>256</td>" in report
 
