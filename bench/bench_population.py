@@ -1,32 +1,95 @@
-"""Time `specx-nb population` with one and with two workers, on the same population.
+"""How `specx-nb population` scales: one and two worker processes here, and a two-worker Dask cluster started with
+dask's own `dask scheduler` and `dask worker` commands, each run with an empty network cache (training included).
 
-Run: `python bench/bench_population.py` for the quick population (one seed per head and data variant; minutes), or
-`python bench/bench_population.py --full` for the full one (five seeds; tens of minutes per run). Both runs use the
-same network cache, filled before the first timed run, so they time the same work: the explanations and the
-interventions, which joblib spreads over the workers.
+Run: `python bench/bench_population.py` for the quick population (minutes), `--full` for the full one (hours),
+`--json PATH` to keep the numbers. It also measures the Dask scheduler's overhead per task with tasks that do
+nothing, for the time model of bench/README.md.
 """
 import argparse
+import json
+import os
+import platform
+import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 
 
-def run(workers, quick):
-    "Wall time of one `specx-nb population` run, in seconds."
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def dask_cluster(workers, env):
+    "A scheduler and `workers` single-threaded worker processes, from dask's command line; its address."
+    address = f"tcp://127.0.0.1:{free_port()}"
+    scheduler = subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                                  "--no-dashboard"], stderr=subprocess.DEVNULL, env=env)
+    worker = subprocess.Popen(["dask", "worker", address, "--nworkers", str(workers), "--nthreads", "1",
+                               "--no-dashboard"], stderr=subprocess.DEVNULL, env=env)
+    try:
+        from distributed import Client
+        with Client(address, timeout="30s") as client: client.wait_for_workers(workers, timeout=60)
+        yield address
+    finally:
+        for process in (worker, scheduler):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def population_seconds(quick, env, *options):
+    "Wall time of one population run with a fresh output folder."
     with tempfile.TemporaryDirectory() as out:
-        command = [sys.executable, "-m", "specx_nb", "population", "--out", f"{out}/population",
-                   "--workers", str(workers), *(["--quick"] if quick else [])]
+        command = [sys.executable, "-m", "specx_nb", "population", "--out", f"{out}/population", "--quiet",
+                   *(["--quick"] if quick else []), *options]
         start = time.perf_counter()
-        subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        return time.perf_counter() - start
+        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+        return time.perf_counter() - start, len(json.loads(open(f"{out}/population/population.json").read())
+                                                 ["settings"]["networks"])
+
+
+def task_overhead(address, tasks=2000):
+    "Seconds per task of submitting and gathering tasks that do nothing."
+    from distributed import Client
+    with Client(address) as client:
+        start = time.perf_counter()
+        client.gather(client.map(lambda i: i, range(tasks), pure=False))
+        return (time.perf_counter() - start) / tasks
+
+
+def main(quick, path):
+    rows, results = [], {}
+    for name, workers, dask in (("1 process", 1, False), ("2 processes", 2, False), ("Dask, 2 workers", 2, True)):
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, SPECX_NB_CACHE=cache)  # cold: every network is trained in the run
+            if dask:
+                with dask_cluster(workers, env) as address:
+                    seconds, networks = population_seconds(quick, env, "--scheduler", address)
+                    results["overhead_s"] = task_overhead(address)
+            else: seconds, networks = population_seconds(quick, env, "--workers", str(workers))
+        results[name] = dict(seconds=seconds, networks=networks, workers=workers)
+    one = results["1 process"]["seconds"]
+    print(f"{'quick' if quick else 'full'} population, {results['1 process']['networks']} networks, "
+          f"{os.cpu_count()} cores ({platform.processor() or platform.machine()}), cold network cache")
+    print("| run | workers | wall s | networks per min | efficiency against 1 process |")
+    print("|---|---:|---:|---:|---:|")
+    for name in ("1 process", "2 processes", "Dask, 2 workers"):
+        r = results[name]
+        print(f"| {name} | {r['workers']} | {r['seconds']:.0f} | {60 * r['networks'] / r['seconds']:.2f} | "
+              f"{one / (r['workers'] * r['seconds']):.2f} |")
+    print(f"Dask scheduler overhead per task: {1000 * results['overhead_s']:.1f} ms")
+    if path: open(path, "w").write(json.dumps(results, indent=1))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the full population instead of --quick")
-    quick = not parser.parse_args().full
-    run(2, quick)  # fills the network cache
-    seconds = {workers: run(workers, quick) for workers in (1, 2)}
-    print(f"{'quick' if quick else 'full'} population: " + ", ".join(f"{w} worker(s) {s:.0f} s" for w, s in seconds.items())
-          + f"; 2 workers take {seconds[2] / seconds[1]:.2f}x the time of 1")
+    parser.add_argument("--json", metavar="PATH", help="keep the numbers in a JSON file")
+    args = parser.parse_args()
+    if shutil.which("dask") is None: sys.exit("the `dask` command is missing: pip install -e '.[bench]'")
+    main(not args.full, args.json)

@@ -11,7 +11,8 @@ import pytest
 
 from conftest import ROOT
 from specx_nb.cli import cli_parser, main
-from specx_nb.study import run_population_study, run_study
+from specx_nb.population_study import run_population_study
+from specx_nb.study import run_study
 
 CLI = shutil.which("specx-nb")
 SMALL = ["--num-samples", "256", "--band-obs-per-class", "3", "--trust-per-class", "1", "--stability-counts", "64",
