@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['COLUMN_INCHES', 'SettingError', 'check_count', 'check_pair', 'check_choice', 'format_table', 'format_number',
-           'Stages', 'device_of', 'evaluating', 'batched_logits', 'torch_threads', 'write_atomically',
-           'legibility_problems']
+           'format_interval', 'Stages', 'device_of', 'evaluating', 'batched_logits', 'torch_threads',
+           'write_atomically', 'legibility_problems']
 
 # %% ../nbs/00_core.ipynb #21d794ff
 import os
@@ -83,6 +83,14 @@ def format_number(value:float|None, # the number; None or NaN for a missing one
     "A number as text with `digits` decimals, or a dash where it is missing."
     if value is None or not np.isfinite(value): return "–"
     return f"{value:.{digits}%}" if percent else f"{value:.{digits}f}"
+
+# %% ../nbs/00_core.ipynb #391cd3fa
+def format_interval(values:Sequence[float], # the estimate, the low and the high end
+                    digits:int=2, # digits after the point
+                   )->str: # as "a [lo, hi]"
+    "An estimate and its interval as text."
+    estimate, low, high = (format_number(v, digits) for v in values)
+    return f"{estimate} [{low}, {high}]"
 
 # %% ../nbs/00_core.ipynb #f4f43038
 class Stages:

@@ -74,7 +74,7 @@ def _checked_strengths(strengths):
 def population_specs(seeds:Sequence[int], # the training seeds
                      *,
                      heads:Sequence[str]=HEADS, # the architectures
-                     planted_classes:Sequence[str]=CLASS_NAMES, # classes given a tone
+                     planted_classes:Sequence|None=None, # None: all
                      strengths:Sequence[float]=(0.05, 0.1, 0.25, 1.0), # tone amplitudes
                      controls:Sequence[str]|None=None, # None: all three
                     )->list[NetworkSpec]: # planted networks first, then controls
@@ -83,7 +83,8 @@ def population_specs(seeds:Sequence[int], # the training seeds
         raise SettingError("seeds", f"must be a non-empty sequence of seeds, got {seeds!r}")
     seeds = [check_count(s, "seeds", minimum=0) for s in seeds]
     heads = _checked(heads, HEADS, "heads")
-    classes = _checked(planted_classes, CLASS_NAMES, "planted_classes")
+    classes = (CLASS_NAMES if planted_classes is None
+               else _checked(planted_classes, CLASS_NAMES, "planted_classes"))
     strengths = _checked_strengths(strengths)
     known = ("default", "no_background", "varying")
     controls = known if controls is None else _checked(controls, known, "controls") if controls else ()
@@ -311,7 +312,7 @@ class _Progress:
                                  f"min so far, about {left:.0f} min left", file=sys.stderr, flush=True)
 
 # %% ../nbs/11_population.ipynb #41c79c35
-def kept_records(work_dir:str|Path|None, # the folder a run keeps records in
+def kept_records(work_dir:str|Path|None, # where a run keeps records
                 )->dict[str, list]: # {network_key: records}
     "The records a run has kept in its working folder."
     folder = None if work_dir is None else Path(work_dir) / "networks"

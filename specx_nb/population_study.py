@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .core import SettingError, check_count, format_number, write_atomically
+from .core import SettingError, check_count, format_interval, format_number, write_atomically
 from .data import CLASS_NAMES
-from .detection import (best_reading, data_contrast, detected_cells, fill_counterfactuals,
-                                plot_detection, plot_dose_response, population_result)
+from .detection import (READINGS, best_reading, data_contrast, detected_cells, fill_counterfactuals,
+                                is_lime_reading, plot_detection, plot_dose_response, population_result)
 from .population import check_scheduler, kept_records, population_records, population_specs
 from .report import figure_html, figure_styles, html_page, html_table, save_figure
 from .study import check_out_dir, staged_folder
@@ -28,9 +28,10 @@ def _cells(cells):
     return ", ".join(f"{c} {s:g}" for c, s in cells) or "none"
 
 # %% ../nbs/15_population_study.ipynb #e4500605
-def _auc(values):
-    "An AUC and its interval as 'a [lo, hi]'."
-    return f"{format_number(values[0])} [{format_number(values[1])}, {format_number(values[2])}]"
+def _live(detection):
+    "The class-and-dose cells where some network relies on its planted tone."
+    return [(r["within_class"], r["strength"]) for r in detection
+            if (r["reading"], r["kind"]) == ("direct", "margin") and r["within_class"] and r["relying"]]
 
 # %% ../nbs/15_population_study.ipynb #5b71ca6d
 def _truth_sentence(result):
@@ -44,41 +45,41 @@ def _truth_sentence(result):
 # %% ../nbs/15_population_study.ipynb #ab6b4747
 def _reading_sentences(result, min_low):
     "The best reading, the best under each score and each fill, and the original's reading."
-    detection = result["detection"]
-    live = [(r["within_class"], r["strength"]) for r in detection
-            if (r["reading"], r["kind"]) == ("direct", "margin") and r["within_class"] and r["relying"]]
+    detection, live = result["detection"], _live(result["detection"])
     count = lambda key: len(detected_cells(detection, *key, min_low))
-    best = best_reading(detection, min_low=min_low)
+    best = best_reading(detection, is_lime_reading, min_low)
     missed = [cell for cell in live if cell not in detected_cells(detection, *best, min_low)]
-    sentences = [f"Against same-class controls the best reading, {best[0]} ({best[1]}), detects the planted tone in "
-                 f"{count(best)} of the {len(live)} class-and-dose cells where networks rely on it; it misses "
-                 f"{_cells(missed)}."]
+    sentences = [f"Against same-class controls the best LIME reading, {best[0]} ({best[1]} share), detects the "
+                 f"planted tone in {count(best)} of the {len(live)} class-and-dose cells where networks rely on it; "
+                 f"it misses {_cells(missed)}."]
     for part, words in (("score", ("probability", "logit", "margin")), ("fill", ("mean", "floor", "blur"))):
-        found = {w: best_reading(detection, lambda r, w=w: r.startswith("lime") and f"/{w}/" in r, min_low)
+        found = {w: best_reading(detection, lambda r, w=w: is_lime_reading(r) and f"/{w}/" in r, min_low)
                  for w in words}
         sentences.append(f"By LIME's {part}, the best reading detects: " + ", ".join(
             f"{w} {count(key)} ({key[0]})" for w, key in found.items()) + f" of the {len(live)} cells.")
     return sentences
 
 # %% ../nbs/15_population_study.ipynb #6f80e631
-def _original_sentence(result, min_low, original=("lime_tree/probability/mean/grid", "positive")):
+def _original_sentence(result, min_low):
     "What the original's reading detects, its AUC at full dose per class, and pooled over classes."
+    original = READINGS["original"]
     rows = {(r["within_class"], r["strength"]): r for r in result["detection"]
             if (r["reading"], r["kind"]) == original}
     full = max(s for _, s in rows if s is not None)
-    per_class = ", ".join(f"{c} {_auc([r['auc'], *r['auc_interval']])}" for (c, s), r in rows.items() if s == full)
+    per_class = ", ".join(f"{c} {format_interval([r['auc'], *r['auc_interval']])}" for (c, s), r in rows.items() if s == full)
     pooled = rows[None, None]
     return (f"The original's reading ({original[0]}, {original[1]} share) detects "
             f"{len(detected_cells(result['detection'], *original, min_low))} cells; at dose {full:g} its AUC "
             f"against same-class controls is {per_class}; pooled over classes, without controls, "
-            f"{_auc([pooled['auc'], *pooled['auc_interval']])}.")
+            f"{format_interval([pooled['auc'], *pooled['auc_interval']])}.")
 
 # %% ../nbs/15_population_study.ipynb #ce3b2de7
 def _fill_sentence(result, reading):
     "Which counterfactual each fill's reading follows: the tone taken out, or a tone put in."
     parts = []
+    method, score, _, layout = reading[0].split("/")
     for fill in ("floor", "mean", "blur"):
-        name = reading[0].replace("/floor/", f"/{fill}/").replace("/mean/", f"/{fill}/").replace("/blur/", f"/{fill}/")
+        name = f"{method}/{score}/{fill}/{layout}"
         rho = fill_counterfactuals(result["records"], name, reading[1])
         parts.append(f"{fill} {format_number(rho['removed'])} and {format_number(rho['added'])}")
     return (f"Which question each fill answers ({reading[0].split('/')[0]}, {reading[1]} share; Spearman correlation "
@@ -86,29 +87,45 @@ def _fill_sentence(result, reading):
             "when one is put in, over the pairs that lack it): " + "; ".join(parts) + ".")
 
 # %% ../nbs/15_population_study.ipynb #343c685c
+def _direct_sentence(result, min_low):
+    "What the direct test detects, and whether any one reading, or any at all, detects every cell."
+    detection, live = result["detection"], _live(result["detection"])
+    direct = detected_cells(detection, "direct", "margin", min_low)
+    keys = dict.fromkeys((r["reading"], r["kind"]) for r in detection)
+    found = {k: set(detected_cells(detection, *k, min_low)) for k in keys}
+    missed_by = lambda keys: [cell for cell in live if not any(cell in found[k] for k in keys)]
+    nobody = missed_by(found)
+    no_lime = missed_by([k for k in found if is_lime_reading(k[0])])
+    return (f"The direct test, which floor fills the band and needs no map, detects {len(direct)} of the {len(live)} "
+            f"cells; it misses {_cells([c for c in live if c not in direct])}. The most any one reading detects is "
+            f"{max(map(len, found.values()))}; "
+            + (f"no reading detects {_cells(nobody)}" if nobody else "every cell is detected by some reading")
+            + f", and no LIME reading detects {_cells(no_lime)}.")
+
+# %% ../nbs/15_population_study.ipynb #0ed9f7c5
 def _default_sentences(result, reading):
     "The original's question: the default networks' reliance, in and out of distribution, and the contrast."
     truth = {(r["data"], r["class_name"]): r for r in result["control_truth"]}
-    removed = lambda data: "; ".join(f"{c} {_auc(truth[data, c]['removed'])} ({truth[data, c]['relying']}/"
+    removed = lambda data: "; ".join(f"{c} {format_interval(truth[data, c]['removed'])} ({truth[data, c]['relying']}/"
                                      f"{truth[data, c]['networks']} rely)" for c in CLASS_NAMES if (data, c) in truth)
     three = data_contrast(result["records"], *reading, "ThreeFrequency")
-    return [f"Taking the tone out of the default data lowers the margin, in logits over networks: {removed('default')}.",
+    direct = data_contrast(result["records"], "direct", "margin", "ThreeFrequency")
+    return [f"Taking the tone out of the default data changes the margin, in logits over networks: "
+            f"{removed('default')}.",
             f"On data whose tone varies from nothing to twice the default, where an empty band is nothing new: "
             f"{removed('varying')}.",
             f"The original's question, by the best reading ({reading[0]}, {reading[1]}): the default networks' "
-            f"ThreeFrequency against the same class without tone, AUC {_auc(three)}."]
+            f"ThreeFrequency against the same class without tone, AUC {format_interval(three)}; by the direct test, "
+            f"{format_interval(direct)}."]
 
-# %% ../nbs/15_population_study.ipynb #0ed9f7c5
+# %% ../nbs/15_population_study.ipynb #0ed4c3d8
 def population_answer(result:dict, # from population_result
                       min_low:float=0.75, # the AUC interval's lower end of a detection
                      )->list[str]: # the findings, one sentence each
     "What a population shows, in sentences built from its tables."
-    best = best_reading(result["detection"], min_low=min_low)
-    direct = detected_cells(result["detection"], "direct", "margin", min_low)
+    best = best_reading(result["detection"], is_lime_reading, min_low)
     return [_truth_sentence(result), *_reading_sentences(result, min_low), _original_sentence(result, min_low),
-            _fill_sentence(result, best),
-            f"The direct test, which floor fills the band and needs no map, detects {len(direct)} cells.",
-            *_default_sentences(result, best)]
+            _fill_sentence(result, best), _direct_sentence(result, min_low), *_default_sentences(result, best)]
 
 # %% ../nbs/15_population_study.ipynb #b73c04dd
 def _detection_rows(result, readings):
@@ -116,7 +133,7 @@ def _detection_rows(result, readings):
     cells = sorted({(r["within_class"], r["strength"]) for r in result["detection"] if r["within_class"]},
                    key=lambda cell: (CLASS_NAMES.index(cell[0]), cell[1]))
     rows = {(r["reading"], r["kind"], r["within_class"], r["strength"]): r for r in result["detection"]}
-    auc = lambda r: "no relying network" if not r["relying"] else _auc([r["auc"], *r["auc_interval"]])
+    auc = lambda r: "no relying network" if not r["relying"] else format_interval([r["auc"], *r["auc_interval"]])
     return ["reading", *(f"{c} {s:g}" for c, s in cells)], [
         [f"{name} ({kind})", *(auc(rows[name, kind, c, s]) for c, s in cells)] for name, kind in readings]
 
@@ -133,9 +150,8 @@ def population_report_html(out_dir:str|Path, # the folder, with the figures
     table = html_table(["setting", "value"], [(k, json.dumps(v)) for k, v in shown.items()])
     dose = html_table(["class", "dose", "relying", "tone taken out", "band floored"],
                       [(r["planted_class"], f"{r['strength']:g}", f"{r['relying']}/{r['networks']}",
-                        _auc(r["removed"]), _auc(r["floor_filled"])) for r in result["dose_response"]])
-    readings = [best_reading(result["detection"]), ("lime_tree/probability/mean/grid", "positive"),
-                ("direct", "margin")]
+                        format_interval(r["removed"]), format_interval(r["floor_filled"])) for r in result["dose_response"]])
+    readings = [best_reading(result["detection"], is_lime_reading), READINGS["original"], ("direct", "margin")]
     found = "".join(f"<li>{html.escape(p)}</li>" for p in population_answer(result))
     return html_page("specx_nb population", f"""<h1>When can a LIME map reveal a shortcut?</h1>{quick}
 <h2>What the population shows</h2><ul id="summary">{found}</ul>
@@ -148,8 +164,7 @@ def population_report_html(out_dir:str|Path, # the folder, with the figures
 # %% ../nbs/15_population_study.ipynb #cbc070ac
 def _figures(result):
     "The population's figures with their captions."
-    readings = [best_reading(result["detection"]), ("lime_tree/probability/mean/grid", "positive"),
-                ("direct", "margin")]
+    readings = [best_reading(result["detection"], is_lime_reading), READINGS["original"], ("direct", "margin")]
     return {"population_dose.png": (plot_dose_response(result["dose_response"]), "The change of the planted class's "
              "margin when its tone is taken out (dots) and when the band is floored (squares), mean over networks "
              "with a 95% interval, against the dose; dashed: the reliance threshold of half a logit."),

@@ -23,7 +23,7 @@ from matplotlib.colors import rgb_to_hsv, to_rgba
 from torch import nn
 from tqdm.auto import tqdm
 
-from .core import check_count, format_number, torch_threads, write_atomically
+from .core import check_count, format_interval, format_number, torch_threads, write_atomically
 from .data import BACKGROUND_FREQUENCY, CLASS_NAMES, example_indices
 from .explainers import grad_cam, occlusion
 from .fast import fast_image_lime
@@ -341,8 +341,7 @@ def _tables_html(m):
     "The report's tables of numbers, as HTML, by section."
     settings = [(k, " ".join(map(str, v)) if isinstance(v, list) else v, _SETTING_NOTES.get(k, ""))
                 for k, v in {"seed": m["seed"], **m["settings"]}.items()]
-    interval = lambda v, digits: f"{format_number(v[0], digits)} [{format_number(v[1], digits)}, " \
-                                 f"{format_number(v[2], digits)}]"
+    interval = format_interval
     band = [(r["class_name"], r["explained"], interval(r["network_share"], 2), interval(r["control_share"], 2),
              interval(r["network_direct"], 1), interval(r["control_direct"], 1), "yes" if r["uses_band"] else "no")
             for r in m["band_check"]]

@@ -85,7 +85,7 @@ def study_settings(*,
                    seed:int=0, # seeds the data, the network and every explanation
                    num_samples:int=4096, # LIME samples per explanation
                    obs_per_class:int=2, # per class, in the LIME figure
-                   band_obs_per_class:int=25, # observations of each class in the band check
+                   band_obs_per_class:int=25, # per class, in the band check
                    trust_per_class:int=10, # per class, in the trust checks
                    stability_counts:tuple|None=None, # None: STABILITY_COUNTS
                    device:str="cpu", # where the network runs: "cpu", "cuda", ...
@@ -313,7 +313,7 @@ def run_study(out_dir:str|Path, # empty or new, unless overwrite
               seed:int=0, # seeds the data, the network and every explanation
               num_samples:int=4096, # LIME samples per explanation
               obs_per_class:int=2, # per class, in the LIME figure
-              band_obs_per_class:int=25, # observations of each class in the band check
+              band_obs_per_class:int=25, # per class, in the band check
               trust_per_class:int=10, # per class, in the trust checks
               stability_counts:tuple|None=None, # None: STABILITY_COUNTS
               device:str="cpu", # where the network runs: "cpu", "cuda", ...
