@@ -26,9 +26,9 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
 # (chapter, CSS class of its widget): the widget's slider must change the figure it shows
-WIDGETS = [("01_spectrogram.ipynb", "specx-spectrogram-browser"), ("04_lime.ipynb", "specx-lime-explorer")]
+WIDGETS = [("03_spectrogram.ipynb", "specx-spectrogram-browser"), ("07_lime.ipynb", "specx-lime-explorer")]
 # kernel-free viewers on each chapter's static page; every other page has none
-VIEWERS = {"01_spectrogram.ipynb": 1, "04_lime.ipynb": 1, "98_viewer.ipynb": 1}
+VIEWERS = {"03_spectrogram.ipynb": 1, "07_lime.ipynb": 1, "01_viewer.ipynb": 1}
 PAGES = [p for p in sorted((ROOT / "nbs").glob("*.ipynb"))
          if any(c.get("outputs") for c in json.loads(p.read_text())["cells"])]  # the chapters with stored outputs
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, interruptible
 from specx_nb.cli import cli_parser, main
 from specx_nb.population_study import run_population_study
 from specx_nb.study import run_study
@@ -163,7 +163,7 @@ def test_ctrl_c_prints_one_line_and_leaves_the_folder_as_it_was(tmp_path):
     out.mkdir()
     (out / "old.txt").write_text("old")
     process = subprocess.Popen([CLI, "study", "--out", str(out), "--overwrite", *SMALL], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     while not any(tmp_path.glob(".out.partial-*/*.png")):  # work has started: a figure is written
         assert process.poll() is None and time.monotonic() < deadline, "the study ended or never started work"

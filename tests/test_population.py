@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from conftest import interruptible
 from specx_nb.data import CLASS_NAMES
 from specx_nb.population import NetworkSpec, network_key
 
@@ -106,7 +107,8 @@ def test_a_dask_cluster_gives_the_same_records_even_when_a_worker_dies(quick_run
 def test_a_stopped_run_resumes_without_recomputing(quick_run, tmp_path):
     local, _, _ = quick_run
     out = tmp_path / "stopped"
-    run = subprocess.Popen([CLI, "population", "--out", str(out), "--quick"], stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen([CLI, "population", "--out", str(out), "--quick", "--workers", "2"], stderr=subprocess.PIPE,
+                           text=True, preexec_fn=interruptible)
     for _ in range(2): assert run.stderr.readline().startswith("population: ")
     run.send_signal(signal.SIGINT)
     message = run.stderr.read()
@@ -114,7 +116,7 @@ def test_a_stopped_run_resumes_without_recomputing(quick_run, tmp_path):
     work = tmp_path / ".stopped.work"
     kept = {p.name: p.stat().st_mtime_ns for p in (work / "networks").glob("*.json")}
     assert len(kept) >= 2 and f"{len(kept)} of {QUICK_NETWORKS} networks are kept" in message and "--resume" in message
-    resumed = population(out, "--resume")
+    resumed = population(out, "--resume", "--workers", "2")
     assert resumed.returncode == 0, resumed.stderr
     progress = [line for line in resumed.stderr.splitlines() if line.startswith("population: ")]
     assert len(progress) == QUICK_NETWORKS - len(kept)  # the kept networks were not computed again
