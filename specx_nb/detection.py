@@ -5,8 +5,8 @@
 # %% auto #0
 __all__ = ['READINGS', 'dose_response', 'plot_dose_response', 'control_truth', 'reading_value', 'roc_auc', 'auc_interval',
            'sensitivity_at_specificity', 'within_class_row', 'pooled_row', 'detection_table', 'smallest_detected',
-           'detected_cells', 'best_reading', 'is_lime_reading', 'data_contrast', 'plot_detection', 'reading_settings',
-           'band_check', 'plot_band_check', 'population_result', 'fill_counterfactuals']
+           'detected_cells', 'best_reading', 'is_lime_reading', 'relying_cells', 'data_contrast', 'plot_detection',
+           'reading_settings', 'band_check', 'plot_band_check', 'population_result', 'fill_counterfactuals']
 
 # %% ../nbs/12_detection.ipynb #d2b9dc9f
 import itertools
@@ -236,6 +236,13 @@ def is_lime_reading(reading:str, # a reading's name
                    )->bool: # whether it is a LIME map
     "Whether a reading is one of LIME's maps, not a comparator or the direct test."
     return reading.startswith("lime_")
+
+# %% ../nbs/12_detection.ipynb #61b82d15
+def relying_cells(detection:Sequence[dict], # rows of detection_table
+                 )->list[tuple]: # (class, dose) of every such cell
+    "The class-and-dose cells where at least one network relies on its planted tone."
+    return [(r["within_class"], r["strength"]) for r in detection
+            if (r["reading"], r["kind"]) == ("direct", "margin") and r["within_class"] and r["relying"]]
 
 # %% ../nbs/12_detection.ipynb #030f4d37
 def data_contrast(records:Sequence[dict], # from population_records

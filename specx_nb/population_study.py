@@ -17,7 +17,8 @@ import numpy as np
 from .core import SettingError, check_count, format_interval, format_number, write_atomically
 from .data import CLASS_NAMES
 from .detection import (READINGS, best_reading, data_contrast, detected_cells, fill_counterfactuals,
-                                is_lime_reading, plot_detection, plot_dose_response, population_result)
+                                is_lime_reading, plot_detection, plot_dose_response, population_result,
+                                relying_cells)
 from .population import check_scheduler, kept_records, population_records, population_specs
 from .report import figure_html, figure_styles, html_page, html_table, save_figure
 from .study import check_out_dir, staged_folder
@@ -26,12 +27,6 @@ from .study import check_out_dir, staged_folder
 def _cells(cells):
     "Cells as 'Pulse 0.05, Gaussian 0.1'."
     return ", ".join(f"{c} {s:g}" for c, s in cells) or "none"
-
-# %% ../nbs/15_population_study.ipynb #e4500605
-def _live(detection):
-    "The class-and-dose cells where some network relies on its planted tone."
-    return [(r["within_class"], r["strength"]) for r in detection
-            if (r["reading"], r["kind"]) == ("direct", "margin") and r["within_class"] and r["relying"]]
 
 # %% ../nbs/15_population_study.ipynb #5b71ca6d
 def _truth_sentence(result):
@@ -45,7 +40,7 @@ def _truth_sentence(result):
 # %% ../nbs/15_population_study.ipynb #ab6b4747
 def _reading_sentences(result, min_low):
     "The best reading, the best under each score and each fill, and the original's reading."
-    detection, live = result["detection"], _live(result["detection"])
+    detection, live = result["detection"], relying_cells(result["detection"])
     count = lambda key: len(detected_cells(detection, *key, min_low))
     best = best_reading(detection, is_lime_reading, min_low)
     missed = [cell for cell in live if cell not in detected_cells(detection, *best, min_low)]
@@ -89,7 +84,7 @@ def _fill_sentence(result, reading):
 # %% ../nbs/15_population_study.ipynb #343c685c
 def _direct_sentence(result, min_low):
     "What the direct test detects, and whether any one reading, or any at all, detects every cell."
-    detection, live = result["detection"], _live(result["detection"])
+    detection, live = result["detection"], relying_cells(result["detection"])
     direct = detected_cells(detection, "direct", "margin", min_low)
     keys = dict.fromkeys((r["reading"], r["kind"]) for r in detection)
     found = {k: set(detected_cells(detection, *k, min_low)) for k in keys}
