@@ -290,7 +290,9 @@ def _finished(task, specs, workers, scheduler)->Iterator[tuple]:
     else:
         import joblib
         tagged = joblib.delayed(functools.partial(_tagged, task))
-        yield from joblib.Parallel(workers, return_as="generator_unordered")(tagged(s) for s in specs)
+        run = joblib.Parallel(workers, return_as="generator_unordered",
+                              idle_worker_timeout=1)  # processes end with the run
+        yield from run(tagged(s) for s in specs)
 
 # %% ../nbs/11_population.ipynb #1e8d6300
 class _Progress:

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, interruptible
+from conftest import ROOT, interruptible, refused
 from specx_nb.cli import cli_parser, main
 from specx_nb.population_study import run_population_study
 from specx_nb.study import run_study
@@ -71,54 +71,64 @@ def test_help_does_not_repeat_the_stability_counts():
 
 BAD = [(["--seed", "-1"], "--seed"), (["--seed", "x"], "--seed"), (["--num-samples", "abc"], "--num-samples"),
        (["--num-samples", "0"], "--num-samples"), (["--obs-per-class", "101"], "--obs-per-class"),
-       (["--band-obs-per-class", "100000"], "--band-obs-per-class"), (["--trust-per-class", "101"], "--trust-per-class"),
-       (["--stability-counts", "512", "256"], "--stability-counts"), (["--device", "tpu"], "--device"),
-       (["--device", "cuda:99"], "--device"), (["--device", "meta"], "--device")]
+       (["--obs-per-class", "-1"], "--obs-per-class"), (["--band-obs-per-class", "100000"], "--band-obs-per-class"),
+       (["--trust-per-class", "101"], "--trust-per-class"), (["--stability-counts", "512", "256"], "--stability-counts"),
+       (["--device", "tpu"], "--device"), (["--device", "cuda:99"], "--device"), (["--device", "meta"], "--device")]
 
 
 @pytest.mark.parametrize("option, name", BAD, ids=[" ".join(b[0]) for b in BAD])
-def test_bad_option_is_one_line_naming_it_and_writes_nothing(tmp_path, option, name):
-    result = specx_nb("study", "--out", str(tmp_path / "out"), *option)
-    assert result.returncode == 2
-    assert len(result.stderr.splitlines()) == 1 and f"argument {name}:" in result.stderr, result.stderr
-    assert "_positive_int" not in result.stderr and "Traceback" not in result.stderr
+def test_bad_option_is_one_line_naming_it_and_writes_nothing(tmp_path, capsys, option, name):
+    status, err = refused(capsys, "study", "--out", str(tmp_path / "out"), *option)
+    assert status == 2
+    assert len(err.splitlines()) == 1 and f"argument {name}:" in err, err
+    assert "_positive_int" not in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cuda_without_a_gpu_fails_before_any_work(tmp_path):
+def test_the_installed_command_refuses_a_bad_option_in_one_line(tmp_path):
+    "The same refusal from the installed command in a process of its own: exit status 2, one line, nothing written."
+    result = specx_nb("study", "--out", str(tmp_path / "out"), "--num-samples", "0")
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == ["specx-nb study: error: argument --num-samples: must be at least 1, got 0 "
+                                          "(see specx-nb study --help)"], result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cuda_without_a_gpu_fails_before_any_work(tmp_path, capsys):
     import torch
     if torch.cuda.is_available(): pytest.skip("this machine has a GPU")
-    result = specx_nb("study", "--out", str(tmp_path / "out"), "--device", "cuda")
-    assert result.returncode == 2 and result.stderr.count("\n") == 1
-    assert "argument --device: 'cuda' is not available on this machine" in result.stderr
+    status, err = refused(capsys, "study", "--out", str(tmp_path / "out"), "--device", "cuda")
+    assert status == 2 and err.count("\n") == 1
+    assert "argument --device: 'cuda' is not available on this machine" in err
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("folder, cause", [("/proc", "No such file or directory"), ("/sys", "")])
-def test_out_where_no_folder_can_be_made_is_refused_naming_the_option(tmp_path, folder, cause):
+def test_out_where_no_folder_can_be_made_is_refused_naming_the_option(tmp_path, capsys, monkeypatch, folder, cause):
     "/proc exists but takes no new folder: the error names --out, the folder asked for and the real cause."
     if not os.path.isdir(folder): pytest.skip(f"no {folder} here")
-    result = specx_nb("study", "--out", f"{folder}/nope", cwd=tmp_path)
-    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr
-    assert result.stderr.startswith(f"specx-nb study: error: argument --out: cannot create {folder}/nope: {folder} "
-                                    f"takes no new folder ({cause}"), result.stderr
-    assert result.stderr.endswith("(see specx-nb study --help)\n")
+    monkeypatch.chdir(tmp_path)
+    status, err = refused(capsys, "study", "--out", f"{folder}/nope")
+    assert status == 2 and err.count("\n") == 1, err
+    assert err.startswith(f"specx-nb study: error: argument --out: cannot create {folder}/nope: {folder} "
+                          f"takes no new folder ({cause}"), err
+    assert err.endswith("(see specx-nb study --help)\n")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_unknown_option_points_to_the_commands_help(tmp_path):
+def test_unknown_option_points_to_the_commands_help(tmp_path, capsys):
     for command in ("study", "population"):
-        result = specx_nb(command, "--out", str(tmp_path / "out"), "--samples", "10")
-        assert result.returncode == 2
-        assert result.stderr == (f"specx-nb {command}: error: unrecognized arguments: --samples 10 "
-                                 f"(see specx-nb {command} --help)\n")
+        status, err = refused(capsys, command, "--out", str(tmp_path / "out"), "--samples", "10")
+        assert status == 2
+        assert err == (f"specx-nb {command}: error: unrecognized arguments: --samples 10 "
+                       f"(see specx-nb {command} --help)\n")
     assert list(tmp_path.iterdir()) == []
 
 
-def test_out_under_a_file_is_refused(tmp_path):
+def test_out_under_a_file_is_refused(tmp_path, capsys):
     (tmp_path / "file").write_text("")
-    result = specx_nb("study", "--out", str(tmp_path / "file" / "out"))
-    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "argument --out:" in result.stderr
+    status, err = refused(capsys, "study", "--out", str(tmp_path / "file" / "out"))
+    assert status == 2 and err.count("\n") == 1 and "argument --out:" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
 
 
@@ -134,13 +144,13 @@ def read_only_folder(tmp_path):
     subprocess.run(["umount", str(folder)], check=True)
 
 
-def test_read_only_file_system_is_refused_before_any_work_naming_the_option(read_only_folder):
+def test_read_only_file_system_is_refused_before_any_work_naming_the_option(read_only_folder, capsys):
     out = read_only_folder / "results"
-    result = specx_nb("study", "--out", str(out), "--quiet")
-    assert result.returncode == 2
-    assert result.stderr.splitlines() == [f"specx-nb study: error: argument --out: cannot create {out}: "
+    status, err = refused(capsys, "study", "--out", str(out), "--quiet")
+    assert status == 2
+    assert err.splitlines() == [f"specx-nb study: error: argument --out: cannot create {out}: "
                                           f"{read_only_folder} takes no new folder (Read-only file system) "
-                                          "(see specx-nb study --help)"], result.stderr
+                                          "(see specx-nb study --help)"], err
 
 
 def test_a_cleanup_error_does_not_hide_the_first(tmp_path, monkeypatch, capsys):
