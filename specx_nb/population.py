@@ -5,12 +5,13 @@
 # %% auto #0
 __all__ = ['NetworkSpec', 'simulation', 'population_specs', 'population_network', 'has_tone', 'tone_versions', 'logit_margins',
            'bootstrap_interval', 'intervention_effects', 'reliance', 'lime_band_shares', 'comparator_band_shares',
-           'explainer_readings', 'network_records', 'network_key', 'check_scheduler', 'kept_records',
-           'population_records']
+           'explainer_readings', 'network_records', 'network_key', 'check_scheduler', 'allocator_advice',
+           'kept_records', 'population_records']
 
 # %% ../nbs/11_population.ipynb #7eecc4aa
 import functools
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -275,15 +276,34 @@ def check_scheduler(address:str, # a Dask scheduler, e.g. tcp://10.0.0.5:8786
     except (OSError, TimeoutError, ValueError) as e:
         raise SettingError("scheduler", f"no Dask scheduler answers at {address!r} ({type(e).__name__})") from None
 
+# %% ../nbs/11_population.ipynb #59e215f0
+_MALLOC_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_", "MALLOC_MMAP_MAX_")
+
+# %% ../nbs/11_population.ipynb #8df04caa
+def _malloc_environment(): return {name: os.environ[name] for name in _MALLOC_VARIABLES if name in os.environ}
+
+# %% ../nbs/11_population.ipynb #08e30b9c
+def allocator_advice(environments:dict[str, dict], # each Dask worker's MALLOC_ variables
+                    )->str|None: # one line, or None when every worker's allocator adapts
+    "Advice for Dask workers whose glibc serves every tensor above a small size by a fresh `mmap`."
+    def frozen_low(env): return bool(env) and int(env.get("MALLOC_MMAP_THRESHOLD_", 128 * 1024)) < 2**25
+    slow = sum(map(frozen_low, environments.values()))
+    if not slow: return None
+    return (f"population: {slow} of {len(environments)} Dask workers run with glibc's mmap threshold frozen low "
+            "(Dask's MALLOC_TRIM_THRESHOLD_ does that), which slows every network; start them with "
+            "MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=67108864")
+
 # %% ../nbs/11_population.ipynb #741e49f3
 def _tagged(task, spec): return spec, task(spec)
 
 # %% ../nbs/11_population.ipynb #aea20683
-def _finished(task, specs, workers, scheduler)->Iterator[tuple]:
+def _finished(task, specs, workers, scheduler, quiet)->Iterator[tuple]:
     "(spec, result) of every spec, as they finish: here, in worker processes, or on a Dask cluster."
     if scheduler is not None:
         from distributed import Client, as_completed
         with Client(scheduler, timeout="10s") as client:
+            advice = allocator_advice(client.run(_malloc_environment))
+            if advice and not quiet: print(advice, file=sys.stderr, flush=True)
             futures = {client.submit(task, s, key=network_key(s), pure=False): s for s in specs}
             for future in as_completed(futures): yield futures[future], future.result()
     elif workers == 1: yield from (_tagged(task, s) for s in specs)
@@ -335,7 +355,8 @@ def population_records(specs:Sequence[NetworkSpec], # the networks
     kept = kept_records(work_dir)
     missing = [s for s in specs if network_key(s) not in kept]
     progress = _Progress(len(specs), len(specs) - len(missing), quiet)
-    for spec, records in _finished(functools.partial(network_records, **options), missing, workers, scheduler):
+    task = functools.partial(network_records, **options)
+    for spec, records in _finished(task, missing, workers, scheduler, quiet):
         kept[network_key(spec)] = records
         if work_dir is not None:
             write_atomically(Path(work_dir) / "networks" / f"{network_key(spec)}.json", json.dumps(records))
