@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
@@ -236,7 +237,10 @@ def explainer_readings(net:torch.nn.Module, # the classifier
     for found, more in zip(per_image, comparator_band_shares(net, images, label, shap_samples=shap_samples,
                                                              seed=seed)):
         found.update(more)
-    return {name: np.round(np.nanmean([r[name] for r in per_image], axis=0), 5).tolist() for name in per_image[0]}
+    with warnings.catch_warnings():  # no positive importance on any image: the reading is NaN, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {name: np.round(np.nanmean([r[name] for r in per_image], axis=0), 5).tolist()
+                for name in per_image[0]}
 
 # %% ../nbs/11_population.ipynb #002dd714
 def network_records(spec:NetworkSpec, # the network
@@ -286,12 +290,13 @@ def _malloc_environment(): return {name: os.environ[name] for name in _MALLOC_VA
 def allocator_advice(environments:dict[str, dict], # each Dask worker's MALLOC_ variables
                     )->str|None: # one line, or None when every worker's allocator adapts
     "Advice for Dask workers whose glibc serves every tensor above a small size by a fresh `mmap`."
-    def frozen_low(env): return bool(env) and int(env.get("MALLOC_MMAP_THRESHOLD_", 128 * 1024)) < 2**25
+    largest = 32 * 2**20  # glibc's adaptive mmap threshold stops here; its trim threshold at twice that
+    def frozen_low(env): return bool(env) and int(env.get("MALLOC_MMAP_THRESHOLD_", 128 * 1024)) < largest
     slow = sum(map(frozen_low, environments.values()))
     if not slow: return None
     return (f"population: {slow} of {len(environments)} Dask workers run with glibc's mmap threshold frozen low "
             "(Dask's MALLOC_TRIM_THRESHOLD_ does that), which slows every network; start them with "
-            "MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=67108864")
+            f"MALLOC_MMAP_THRESHOLD_={largest} MALLOC_TRIM_THRESHOLD_={2 * largest}")
 
 # %% ../nbs/11_population.ipynb #741e49f3
 def _tagged(task, spec): return spec, task(spec)

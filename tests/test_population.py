@@ -19,8 +19,8 @@ from specx_nb.population import NetworkSpec, network_key
 
 CLI = shutil.which("specx-nb")
 QUICK_NETWORKS = 7  # two planted classes at two doses, and three controls, on one head and seed
-# glibc's allocator settings for Dask workers (the population chapter measures why): Dask's own default for its workers
-# makes every large tensor a fresh mmap, and a network twice as slow
+# glibc's allocator settings for Dask workers that the population chapter advises (bench/README.md measures why):
+# Dask's own default for its workers makes every large tensor a fresh mmap, and a network twice as slow
 MALLOC = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "67108864"}
 
 
