@@ -12,8 +12,9 @@ import sys
 import threading
 import time
 
+from bench_population import ADVISED_MALLOC as ADVISED
+
 OPTIONS = dict(obs_per_class=2, num_samples=512, shap_samples=128)  # the quick population's settings
-ADVISED = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": "67108864"}
 PLAIN_ROWS = [
     ("a plain Python process", {}, False),
     ("the same, in a thread of its own", {}, True),

@@ -149,8 +149,8 @@ def test_read_only_file_system_is_refused_before_any_work_naming_the_option(read
     status, err = refused(capsys, "study", "--out", str(out), "--quiet")
     assert status == 2
     assert err.splitlines() == [f"specx-nb study: error: argument --out: cannot create {out}: "
-                                          f"{read_only_folder} takes no new folder (Read-only file system) "
-                                          "(see specx-nb study --help)"], err
+                                f"{read_only_folder} takes no new folder (Read-only file system) "
+                                "(see specx-nb study --help)"], err
 
 
 def test_a_cleanup_error_does_not_hide_the_first(tmp_path, monkeypatch, capsys):
