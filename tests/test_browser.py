@@ -82,9 +82,10 @@ def lab(tmp_path_factory):
     for name, _, cells in WIDGETS: nbformat.write(nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell(c) for c in cells],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), root / name)
-    # Render every cell (no windowing, which drops off-screen cells from the page), start the notebook's kernel
-    # without asking, and ask no questions about news.
+    # Render every cell (no windowing, which drops off-screen cells from the page), start the notebook's kernel and
+    # restart it without asking, and ask no questions about news.
     for plugin, values in [("notebook-extension/tracker", {"windowingMode": "none", "autoStartDefaultKernel": True}),
+                           ("apputils-extension/sessionDialogs", {"skipKernelRestartDialog": True}),
                            ("apputils-extension/notification", {"fetchNews": "false"})]:
         path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,8 +141,7 @@ def _run_all(page, widget, shots, attempts=3):
         if dialog.count(): dialog.locator(".jp-mod-accept").first.click()  # e.g. "Select Kernel": take the default
         menu, item = ("Run", r"^Run All Cells") if attempt == 0 else ("Kernel", r"^Restart Kernel and Run All Cells")
         page.get_by_role("menuitem", name=menu, exact=True).click()
-        page.get_by_role("menuitem", name=re.compile(item)).click()
-        if attempt: page.locator(".jp-Dialog .jp-mod-accept").first.click()  # yes, restart
+        page.get_by_role("menuitem", name=re.compile(item)).click()  # a restart asks nothing (the lab's settings)
         try:
             started.wait_for(timeout=10_000)  # the cells are queued at once, or have run
         except PlaywrightTimeoutError:
