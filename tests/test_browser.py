@@ -82,10 +82,10 @@ def lab(tmp_path_factory):
     for name, _, cells in WIDGETS: nbformat.write(nbformat.v4.new_notebook(
         cells=[nbformat.v4.new_code_cell(c) for c in cells],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}), root / name)
-    # Render every cell (no windowing, which drops off-screen cells from the page), start the notebook's kernel and
-    # restart it without asking, and ask no questions about news.
+    # Render every cell (no windowing, which drops off-screen cells from the page), start the notebook's kernel
+    # without asking, never save (a page opened again shows the notebook unrun), and ask no questions about news.
     for plugin, values in [("notebook-extension/tracker", {"windowingMode": "none", "autoStartDefaultKernel": True}),
-                           ("apputils-extension/sessionDialogs", {"skipKernelRestartDialog": True}),
+                           ("docmanager-extension/plugin", {"autosave": False}),
                            ("apputils-extension/notification", {"fetchNews": "false"})]:
         path = settings / "@jupyterlab" / f"{plugin}.jupyterlab-settings"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,46 +126,48 @@ def _image_source(widget):
     return img.get_attribute("src")
 
 
-def _run_all(page, widget, shots, attempts=3):
-    """Run all cells and wait until none is left to run, then check that `widget` shows. JupyterLab drops queued
-    cells when the kernel connects anew (they fall back to empty prompts without running), and a widget made in the
-    first seconds of a fresh lab can stay at "Loading widget..." (its model reached the page before the widget manager
-    listened to the kernel): then the kernel is restarted and all cells run again. The slider is moved only after
-    the run, when the kernel is free to answer it."""
-    prompts = page.locator(".jp-InputPrompt")
-    started = prompts.filter(has_text=re.compile(r"\[(\*|\d+)\]")).first
-    pending = prompts.filter(has_text="[*]")
-    errors = page.locator("[data-mime-type='application/vnd.jupyter.stderr']")  # the stored chapters have none
+def _open(browser, url, token, notebook):
+    "A fresh page with `notebook` open, unrun, in a workspace of its own (so every locator finds its cells only)."
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/lab/workspaces/{notebook.split('.')[0]}/tree/{notebook}?reset&token={token}")
+    page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
+    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
+    return page
+
+
+def _run_all(open_page, css_class, shots, attempts=3):
+    """A page of `open_page()` on which all cells ran and the widget of `css_class` shows, and the widget. The lab
+    can drop queued cells when the kernel connects anew (they fall back to empty prompts without running), and a
+    widget made in the first seconds of a fresh lab can stay at "Loading widget..." (its model reached the page before
+    the widget manager listened to the kernel): then the page is closed and all cells run again on a fresh page, with
+    a fresh widget manager, on the same kernel. The slider is moved only after the run, when the kernel is free."""
     for attempt in range(attempts):
+        page = open_page()
+        prompts = page.locator(".jp-InputPrompt")
         dialog = page.locator(".jp-Dialog")
         if dialog.count(): dialog.locator(".jp-mod-accept").first.click()  # e.g. "Select Kernel": take the default
-        menu, item = ("Run", r"^Run All Cells") if attempt == 0 else ("Kernel", r"^Restart Kernel and Run All Cells")
-        page.get_by_role("menuitem", name=menu, exact=True).click()
-        page.get_by_role("menuitem", name=re.compile(item)).click()  # a restart asks nothing (the lab's settings)
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
+        widget = page.locator(f".{css_class}").first
         try:
-            started.wait_for(timeout=10_000)  # the cells are queued at once, or have run
-        except PlaywrightTimeoutError:
+            prompts.filter(has_text=re.compile(r"\[(\*|\d+)\]")).first.wait_for(timeout=10_000)  # queued, or ran
+            # none is left to run: all ran, some were dropped, or a cell failed
+            expect(prompts.filter(has_text="[*]")).to_have_count(0, timeout=600_000)
+            widget.wait_for(timeout=20_000)
+            return page, widget
+        except (PlaywrightTimeoutError, AssertionError):
             page.screenshot(path=shots / f"attempt{attempt}.png")
-            continue
-        expect(pending).to_have_count(0, timeout=600_000)  # none is left: all ran, some were dropped, or a cell failed
-        if widget.count(): return
-        page.screenshot(path=shots / f"attempt{attempt}.png")
+        errors = page.locator("[data-mime-type='application/vnd.jupyter.stderr']")  # the stored chapters have none
         if errors.count():
             pytest.fail(f"a cell failed: {errors.all_inner_texts()[-1][-2000:]}; screenshots in {shots}")
+        page.close()
     pytest.fail(f"no complete run after {attempts} runs of all cells; screenshots in {shots}")
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("notebook, css_class", [w[:2] for w in WIDGETS], ids=[w[0] for w in WIDGETS])
 def test_slider_changes_the_figure(lab, browser, notebook, css_class, tmp_path):
-    url, token = lab
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    # a workspace of its own, reset, so that only this notebook is open and every locator below finds its cells
-    page.goto(f"{url}/lab/workspaces/{notebook.split('.')[0]}/tree/{notebook}?reset&token={token}")
-    page.locator(".jp-Notebook").first.wait_for(timeout=120_000)
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").first.wait_for(timeout=120_000)
-    widget = page.locator(f".{css_class}").first
-    _run_all(page, widget, tmp_path)
+    page, widget = _run_all(lambda: _open(browser, *lab, notebook), css_class, tmp_path)
     before = _image_source(widget)
     handle = widget.locator(".noUi-handle").first
     handle.focus()
