@@ -151,7 +151,7 @@ def lime_kernel_weights(masks:np.ndarray, # bool (S, K): the features each keeps
                         kernel_width:float=0.25, # as in the lime package
                        )->np.ndarray: # float64 (S,): each weight, in (0, 1]
     "LIME's sample weights: an exponential kernel on the cosine distance between each mask and the all-on mask."
-    distance = 1 - np.sqrt(np.mean(masks, axis=1))
+    distance = 1 - np.sqrt(masks.mean(axis=1))  # the share of features kept
     return np.exp(-distance ** 2 / (2 * kernel_width ** 2))
 
 # %% ../nbs/07_lime.ipynb #b8908a33
@@ -177,7 +177,7 @@ def fit_surrogate(masks:np.ndarray, # bool (S, K): the features each keeps
                   seed:int|tuple|None=None, # seeds its ties
                  )->np.ndarray: # float64 (K,): each feature's importance
     "Fit the surrogate to the samples and return its importance for every feature."
-    model = make_surrogate(surrogate, seed).fit(np.asarray(masks, bool), scores, sample_weight=weights)
+    model = make_surrogate(surrogate, seed).fit(masks, scores, sample_weight=weights)
     importance = getattr(model, "feature_importances_", None)
     if importance is None: importance = getattr(model, "coef_", None)
     if importance is None:
@@ -276,6 +276,7 @@ def image_lime(net:nn.Module, # the classifier: images (N, C, H, W) to logits
                batch_size:int=128, # synthetic images per forward pass
                seed:int|None=None, # fixes masks and ties; None: fresh
                device:str|torch.device|None=None, # None: where the net is
+               sampler:Callable=sample_masks, # step 2, as sample_masks
                scorer:Callable=masked_scores, # steps 3 and 4, as masked_scores
               )->LimeExplanation: # score_map, feature_map, feature_importance
     "Explain `net`'s score for class `channel` on `image` with LIME."
@@ -287,7 +288,7 @@ def image_lime(net:nn.Module, # the classifier: images (N, C, H, W) to logits
     try: fill = fill_image(image, baseline)  # what step 3 fills with
     except SettingError as e: raise SettingError("baseline", e.problem) from None
     check_network(net, image, channels, device)
-    masks = sample_masks(num_samples, feature_map.max() + 1, seed)  # step 2
+    masks = sampler(num_samples, feature_map.max() + 1, seed)  # step 2
     scores = scorer(net, image, fill, feature_map, masks, channels, score=score,  # steps 3 and 4
                     batch_size=batch_size, device=device)
     weights = lime_kernel_weights(masks)  # step 5

@@ -138,9 +138,11 @@ class ClassRenderer:
                  title_level:int=3, # the level of the heading
                 ):
         from nbdev.showdoc import BasicMarkdownRenderer  # a development dependency
-        sym = module_class(sym) if inspect.isclass(sym) else sym
-        self.shown = BasicMarkdownRenderer(sym, name=name, title_level=title_level)
-        if inspect.isclass(sym): self.shown.dm = class_block(sym, self.width)
+        shown = module_class(sym) if inspect.isclass(sym) else sym
+        self.shown = BasicMarkdownRenderer(shown, name=name, title_level=title_level)
+        if inspect.isclass(sym):
+            self.shown.dm = class_block(shown, self.width)
+            self.shown.fn = sym.__qualname__  # the name nbdev finds its source line by
 
     def _repr_markdown_(self): return self.shown._repr_markdown_()
     def __repr__(self): return repr(self.shown)
