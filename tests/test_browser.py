@@ -45,7 +45,7 @@ WIDGETS = [
         "        for i in shown]\n"
         "lime_viewer(data.images[shown], maps, data.labels[shown], ids=shown)"])]
 # kernel-free viewers on each chapter's static page; every other page has none
-VIEWERS = {"03_spectrogram.ipynb": 1, "07_lime.ipynb": 1, "01_viewer.ipynb": 1}
+VIEWERS = {"01_spectrogram.ipynb": 1, "04_lime.ipynb": 1, "91_viewer.ipynb": 1}
 PAGES = [p for p in sorted((ROOT / "nbs").glob("*.ipynb"))
          if any(c.get("outputs") for c in json.loads(p.read_text())["cells"])]  # the chapters with stored outputs
 

@@ -40,10 +40,25 @@ def test_module_in_step_with_notebooks(tmp_path):
         sorted(p.name for p in (ROOT / "specx_nb").glob("*.py"))
 
 
-def test_sidebar_lists_every_notebook():
-    sidebar = yaml.safe_load((ROOT / "nbs" / "sidebar.yml").read_text())
-    listed = set(sidebar["website"]["sidebar"]["contents"])
-    assert listed == {p.name for p in NOTEBOOKS}
+def sidebar_pages(entries=None):
+    "The notebooks the sidebar lists, in its order, sections flattened."
+    if entries is None: entries = yaml.safe_load((ROOT / "nbs" / "sidebar.yml").read_text())["website"]["sidebar"]["contents"]
+    return [p for e in entries for p in ([e] if isinstance(e, str) else sidebar_pages(e["contents"]))]
+
+
+def test_sidebar_lists_every_notebook_once_in_file_order():
+    "The sidebar is the reading order: every notebook once, the landing page first, then the chapters as numbered."
+    pages = sidebar_pages()
+    assert pages == ["index.ipynb"] + [p.name for p in CHAPTERS]
+
+
+def test_the_design_cards_chapters_open_the_book():
+    "The card's five notebooks exist under their names and are the first section; foundations end the sidebar."
+    sections = yaml.safe_load((ROOT / "nbs" / "sidebar.yml").read_text())["website"]["sidebar"]["contents"]
+    card = ["00_data.ipynb", "01_spectrogram.ipynb", "02_model.ipynb", "03_train.ipynb", "04_lime.ipynb"]
+    assert sections[1]["contents"] == card
+    assert sections[-1]["section"] == "Appendix"
+    assert all(foundation(nb) for nb in sections[-1]["contents"]), "the appendix holds foundations only"
 
 
 def test_site_settings_agree():
@@ -160,11 +175,26 @@ def package_imports(module_file):
     return found - {""}
 
 
+def module_of(nb_name):
+    "The module a chapter exports, or None."
+    m = re.search(r"#\|\s*default_exp\s+([\w.]+)", (ROOT / "nbs" / nb_name).read_text())
+    return m and m.group(1)
+
+
+def foundation(nb_name):
+    "A chapter whose module uses no other module of the package: it may sit in the appendix and serve any chapter."
+    module = module_of(nb_name)
+    return bool(module) and not package_imports(ROOT / "specx_nb" / f"{module}.py")
+
+
 def test_chapters_import_only_earlier_chapters():
-    "A reader of chapter N meets no name from a later chapter: no module imports a later one, not even lazily."
+    """A reader of chapter N meets no name from a later chapter: no module imports a later one, not even lazily.
+    Foundations (the appendix) use no other module and may be imported anywhere."""
     order = chapter_order()
+    foundations = {module_of(nb.name) for nb in CHAPTERS if foundation(nb.name)}
     later = [f"{m} imports {t}" for m, i in order.items()
-             for t in package_imports(ROOT / "specx_nb" / f"{m}.py") if t in order and order[t] > i]
+             for t in package_imports(ROOT / "specx_nb" / f"{m}.py")
+             if t in order and order[t] > i and t not in foundations]
     assert not later, later
 
 

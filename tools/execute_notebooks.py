@@ -1,4 +1,4 @@
-"""Execute chapters in place, so that the site shows fresh outputs: `python tools/execute_notebooks.py nbs/07_lime.ipynb ...`.
+"""Execute chapters in place, so that the site shows fresh outputs: `python tools/execute_notebooks.py nbs/04_lime.ipynb ...`.
 
 Each notebook runs in its own kernel with `nbs/` as the working folder, as `nbdev_test` runs it. Widget state and
 widget views are not stored (the static site cannot run them; the kernel-free viewers stand in for them). A notebook
