@@ -257,5 +257,6 @@ def plot_time_series(x:np.ndarray, # series, shape (N, T)
         bottom = k == per_class - 1 and c // 2 == (axes.shape[1] - 1) // 2  # in the figure's last row
         ax.tick_params(labelbottom=bottom)
         if bottom: ax.set_xlabel("Time (s)")
+        if c % 2 == 0: ax.set_ylabel("Amplitude", fontsize=8)
     axes[0, 0].set_xlim(t[0], t[-1])
     return fig

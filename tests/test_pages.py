@@ -183,3 +183,46 @@ def test_one_definition_per_export_cell(nb_path):
         defined = [n for n in ast.parse(text).body if isinstance(n, DEFINITIONS)]
         if len(defined) > 1: crowded.append(", ".join(getattr(n, "name", None) or ast.unparse(n)[:30] for n in defined))
     assert not crowded, f"{len(crowded)} export cells define more than one thing: {crowded[:8]}"
+
+
+def shown_text(out):
+    "Everything an output shows as text: printed text, plain, Markdown and HTML data."
+    data = out.get("data", {})
+    return "".join(out.get("text", "")) + "".join("".join(data.get(k, "")) for k in ("text/plain", "text/markdown", "text/html"))
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_raw_float_reprs(nb_path):
+    "Numbers show as the prose cites them: no stored output holds a float with twelve or more decimals."
+    for cell in cells(nb_path):
+        for out in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
+            found = re.findall(r"\d\.\d{12,}", shown_text(out))
+            assert not found, f"{found[:3]} under:\n{source(cell)[:300]}"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_link_to_a_private_name(nb_path):
+    """nbdev links every backticked name of the package's index, private helpers too, to a heading; a private helper
+    has none on its page, so prose names it as code without backticks (`<code>_helper</code>`) or in words."""
+    for cell in cells(nb_path):
+        if cell["cell_type"] == "markdown":
+            found = [n for n in re.findall(r"`(_\w[\w.]*)`", source(cell)) if not n.endswith((".py", "__"))]
+            assert not found, f"private names in backticks: {found}"
+
+
+@pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_figure_has_alt_text(nb_path):
+    "A cell whose figure the site shows (`echo: false` hides only the code) says what it shows (`#| fig-alt:`)."
+    for cell in cells(nb_path):
+        if cell["cell_type"] != "code": continue
+        d = directives(source(cell))
+        if HIDING & set(d) or d.get("include") == "false": continue
+        if any("image/png" in out.get("data", {}) for out in cell.get("outputs", [])):
+            assert directives(source(cell)).get("fig-alt"), f"a figure without alt text under:\n{source(cell)[:300]}"
+
+
+def test_the_site_has_a_favicon():
+    "Every page asks for a favicon; the site names one that exists."
+    import yaml
+    favicon = yaml.safe_load((ROOT / "_quarto.yml").read_text())["website"]["favicon"]
+    assert (ROOT / "nbs" / favicon).is_file()
