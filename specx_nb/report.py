@@ -206,7 +206,9 @@ def _trust_finding(m, key, name):
     passed = len(above) == len(faster) == len(classes) and recommended is not None and recommended <= samples
     return (f"LIME ({name}): share of positive importance on the true signal {signal} (even map in brackets), "
             f"more than an even map for {len(above)} of {len(classes)} classes; deletion area {deletion} (random "
-            f"order in brackets), lower for {len(faster)} of {len(classes)}; {stability}, and the study used "
+            f"order in brackets; each feature taken out into the image mean, on the class probability, the "
+            f"conditions under which the trust chapter finds the linear surrogate's order the best), lower for "
+            f"{len(faster)} of {len(classes)}; {stability}, and the study used "
             f"{samples}. " + ("These maps pass every check." if passed else "These maps fail at least one check "
                               "and should not be trusted as they are."))
 
