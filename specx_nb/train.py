@@ -29,20 +29,22 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 import specx_nb
-from .core import COLUMN_INCHES, batched_logits, check_count, device_of, torch_threads, write_atomically
+from .core import (COLUMN_INCHES, batched_logits, check_count, device_of, evaluating, torch_threads,
+                          write_atomically)
 from .data import BACKGROUND_AMPLITUDE, CLASS_NAMES, class_names_or_all
 from .model import architecture_of, spectrogram_cnn
 from .spectrogram import IMAGE_SIZE, default_dataset
 
 # %% ../nbs/06_train.ipynb #c07dbf0d
-def _as_images(x, input_size, name):
-    "`x` as a float32 tensor of images (N, 1, H, W) of the network's size `input_size`."
+def _as_images(x, input_size, name, channels=1):
+    "`x` as a float32 tensor of images (N, C, H, W) of size `input_size` and `channels` (None: any)."
     if isinstance(x, np.ndarray) and not x.flags.writeable: x = np.array(x)  # torch warns on read-only memory
     try: x = torch.as_tensor(x, dtype=torch.float32)
     except (TypeError, ValueError, RuntimeError) as e:
         raise TypeError(f"`{name}` must be an array of images, got {type(x).__name__}") from e
-    if x.ndim != 4 or x.shape[1] != 1 or tuple(x.shape[2:]) != tuple(input_size) or len(x) == 0:
-        raise ValueError(f"`{name}` must be images (N, 1, {input_size[0]}, {input_size[1]}), got {tuple(x.shape)}")
+    size, c = tuple(input_size or x.shape[2:]), channels or (x.shape[1] if x.ndim == 4 else 1)
+    if x.ndim != 4 or x.shape[1] != c or tuple(x.shape[2:]) != size or len(x) == 0:
+        raise ValueError(f"`{name}` must be images (N, {c}, {size[0]}, {size[1]}), got {tuple(x.shape)}")
     return x
 
 # %% ../nbs/06_train.ipynb #61f53999
@@ -109,10 +111,23 @@ def _show_progress(history, handle=None):
     return handle
 
 # %% ../nbs/06_train.ipynb #0d85ab2c
+def _plain_network_data(model, train_x):
+    "The training images of a network not built here, its image size, channels and number of outputs."
+    train_x = _as_images(train_x, None, "train_x", channels=None)
+    try:
+        with evaluating(model) as running: outputs = running(train_x[:1]).shape
+    except RuntimeError as e: raise ValueError(f"`train_x` does not fit `model`: {e}") from None
+    if len(outputs) != 2: raise ValueError(f"`model` must give logits (N, classes), got shape {tuple(outputs)}")
+    return train_x, tuple(train_x.shape[2:]), train_x.shape[1], outputs[1]
+
+# %% ../nbs/06_train.ipynb #5b814bef
 def _training_data(model, train_x, train_y, val_x, val_y):
     "The images and labels as tensors, checked against the network."
-    size, classes = architecture_of(model)["input_size"], architecture_of(model)["num_classes"]
-    train_x, val_x = _as_images(train_x, size, "train_x"), _as_images(val_x, size, "val_x")
+    if isinstance(getattr(model, "architecture", None), dict):
+        size, channels, classes = architecture_of(model)["input_size"], 1, architecture_of(model)["num_classes"]
+        train_x = _as_images(train_x, size, "train_x")
+    else: train_x, size, channels, classes = _plain_network_data(model, train_x)
+    val_x = _as_images(val_x, size, "val_x", channels)
     return (train_x, _as_labels(train_y, classes, len(train_x), "train_y"),
             val_x, _as_labels(val_y, classes, len(val_x), "val_y"))
 
@@ -136,10 +151,10 @@ def _record_epoch(history, num_batches, val_logits, val_y, seconds):
     history["epoch_seconds"].append(seconds)
 
 # %% ../nbs/06_train.ipynb #1a27f6a6
-def train_network(model:nn.Module, # a network built by spectrogram_cnn; trained in place
-                  train_x:np.ndarray|torch.Tensor, # training images (N, 1, H, W)
+def train_network(model:nn.Module, # any image classifier; trained in place
+                  train_x:np.ndarray|torch.Tensor, # training images (N, C, H, W)
                   train_y:np.ndarray|torch.Tensor, # their class indices (N,)
-                  val_x:np.ndarray|torch.Tensor, # validation images (M, 1, H, W)
+                  val_x:np.ndarray|torch.Tensor, # validation images (M, C, H, W)
                   val_y:np.ndarray|torch.Tensor, # their class indices (M,)
                   *,
                   epochs:int=8, # passes over the training set
