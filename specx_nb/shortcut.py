@@ -71,8 +71,7 @@ def _checked_region(region, size):
     "The region as a boolean (H, W) mask of the images' size, or a SettingError naming `region`."
     region = np.asarray(region)
     if region.shape != tuple(size) or region.dtype != bool:
-        raise SettingError("region", f"must be a boolean mask of the images' shape {tuple(size)}, "
-                                     f"got {region.dtype} {region.shape}")
+        raise SettingError("region", f"must be a bool mask of shape {tuple(size)}, got {region.dtype} {region.shape}")
     if not region.any(): raise SettingError("region", "must hold at least one pixel")
     return region
 
@@ -164,9 +163,9 @@ def shortcut_check(net:nn.Module, # the classifier to check, images to logits
                    labels:np.ndarray, # (N,) int, their classes
                    region:np.ndarray, # bool (H, W): where the confounder may be
                    *,
-                   control:nn.Module|None=None, # None: the recommended design
-                   class_names:Sequence[str]|None=None, # one per output
-                   remove:Callable|None=None, # images to images; None: remove_common
+                   control:nn.Module|None=None, # None: none
+                   class_names:Sequence|None=None, # one per class
+                   remove:Callable|None=None, # None: remove_common
                    threshold:float=0.5, # logits of margin that count
                    seed:int=0, # seeds the bootstrap
                   )->list[dict]: # one row per class
@@ -204,7 +203,7 @@ def shortcut_control(net:nn.Module, # the network to check
                      seed:int=0, # seeds the choice of images, the weights, training
                      share:float|None=None, # None: the recommended design, no control
                      **recipe, # epochs, batch_size...: see train_network
-                    )->nn.Module|None: # the control, or None where the design needs none
+                    )->nn.Module|None: # None: needs no control
     "The control network a design needs: None for the recommended one, else trained with the region emptied in `share` of the images."
     images = _checked_images(train_images)
     region = _checked_region(region, images.shape[-2:])
@@ -332,7 +331,7 @@ def verdict_rates(rows:Sequence[dict], # rows of network_evidence
 # %% ../nbs/12a_shortcut.ipynb #621cca31
 def shortcut_validation(specs:Sequence[NetworkSpec], # the networks, e.g. validation_specs()
                         *,
-                        work_dir:str|Path|None=None, # keep each network's rows here
+                        work_dir:str|Path|None=None, # keep rows here
                         sizes:Sequence[int]=(10, 50), # images of each class read
                        )->list[dict]: # every network's rows, in the order of specs
     "Every network's evidence, each network's rows kept in `work_dir` as it is done, so that a run resumes."

@@ -29,8 +29,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 import specx_nb
-from .core import (COLUMN_INCHES, batched_logits, check_count, device_of, evaluating, torch_threads,
-                          write_atomically)
+from .core import COLUMN_INCHES, batched_logits, check_count, device_of, torch_threads, write_atomically
 from .data import BACKGROUND_AMPLITUDE, CLASS_NAMES, class_names_or_all
 from .model import architecture_of, spectrogram_cnn
 from .spectrogram import IMAGE_SIZE, default_dataset
@@ -71,8 +70,7 @@ def minibatch_predict(model:nn.Module, # a network built by spectrogram_cnn
     "Classification scores of `model` for the images `x`."
     x = _as_images(x, architecture_of(model)["input_size"], "x")
     check_count(batch_size, "batch_size")
-    with torch_threads(num_threads):
-        return F.softmax(batched_logits(model, x, batch_size, device), dim=1).numpy()
+    with torch_threads(num_threads): return F.softmax(batched_logits(model, x, batch_size, device), dim=1).numpy()
 
 # %% ../nbs/06_train.ipynb #b09ff592
 def scores_to_label(scores:np.ndarray, # classification scores (N, num_classes)
@@ -110,26 +108,15 @@ def _show_progress(history, handle=None):
     plt.close(fig)  # it has been displayed; closing keeps the notebook from showing it once more
     return handle
 
-# %% ../nbs/06_train.ipynb #0d85ab2c
-def _plain_network_data(model, train_x):
-    "The training images of a network not built here, its image size, channels and number of outputs."
-    train_x = _as_images(train_x, None, "train_x", channels=None)
-    try:
-        with evaluating(model) as running: outputs = running(train_x[:1]).shape
-    except RuntimeError as e: raise ValueError(f"`train_x` does not fit `model`: {e}") from None
-    if len(outputs) != 2: raise ValueError(f"`model` must give logits (N, classes), got shape {tuple(outputs)}")
-    return train_x, tuple(train_x.shape[2:]), train_x.shape[1], outputs[1]
-
 # %% ../nbs/06_train.ipynb #5b814bef
 def _training_data(model, train_x, train_y, val_x, val_y):
     "The images and labels as tensors, checked against the network."
-    if isinstance(getattr(model, "architecture", None), dict):
-        size, channels, classes = architecture_of(model)["input_size"], 1, architecture_of(model)["num_classes"]
-        train_x = _as_images(train_x, size, "train_x")
-    else: train_x, size, channels, classes = _plain_network_data(model, train_x)
-    val_x = _as_images(val_x, size, "val_x", channels)
-    return (train_x, _as_labels(train_y, classes, len(train_x), "train_y"),
-            val_x, _as_labels(val_y, classes, len(val_x), "val_y"))
+    built = architecture_of(model) if isinstance(getattr(model, "architecture", None), dict) else None
+    train_x = _as_images(train_x, built and built["input_size"], "train_x", 1 if built else None)
+    try: classes = built["num_classes"] if built else batched_logits(model, train_x[:1]).shape[1]
+    except (RuntimeError, IndexError) as e: raise ValueError(f"`model` cannot read `train_x`: {e}") from None
+    val_x = _as_images(val_x, train_x.shape[2:], "val_x", train_x.shape[1])
+    return train_x, _as_labels(train_y, classes, len(train_x), "train_y"), val_x, _as_labels(val_y, classes, len(val_x), "val_y")
 
 # %% ../nbs/06_train.ipynb #c142c99b
 def _check_recipe(*, epochs, batch_size, learning_rate, momentum, seed):
@@ -171,8 +158,7 @@ def train_network(model:nn.Module, # any image classifier; trained in place
     _check_recipe(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, momentum=momentum, seed=seed)
     device, shuffle = torch.device(device or device_of(model)), torch.Generator().manual_seed(int(seed))
     optimizer = torch.optim.SGD(model.to(device).parameters(), lr=learning_rate, momentum=momentum)
-    in_kernel = hasattr(get_ipython(), "kernel")  # in Jupyter, where a displayed figure can be replaced
-    history, handle, live_figure = {key: [] for key in _HISTORY_KEYS}, None, progress and in_kernel
+    history, handle, live_figure = {key: [] for key in _HISTORY_KEYS}, None, progress and hasattr(get_ipython(), "kernel")
     num_batches = -(-len(train_x) // batch_size)
     bar = tqdm(total=epochs * num_batches, desc="Training", unit="batch", disable=live_figure or not progress)
     with torch_threads(num_threads), torch.random.fork_rng(devices=[]), bar:
