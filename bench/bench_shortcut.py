@@ -2,8 +2,9 @@
 
 Run as `python bench/bench_shortcut.py`. The network is the default one (`trained_network(0)`, from the cache after
 its first training, which is not timed). The peer, in the same run, is the direct test on the same images: the band
-floored and the margins read once, with no interval and no verdict. It prints the seconds of each (the best of five
-rounds) and their ratio; `main()` returns the same numbers as a dict.
+floored and the margins read once, with no interval and no verdict, on one thread as the check runs its forward
+passes, and at torch's default thread count. It prints the seconds of each (the best of five rounds) and the ratio
+of the check to the one-thread peer; `main()` returns the same numbers as a dict.
 """
 import json
 import time
@@ -11,6 +12,7 @@ import time
 import numpy as np
 import torch
 
+from specx_nb.core import torch_threads
 from specx_nb.population import NetworkSpec, logit_margins, tone_versions
 from specx_nb.regions import band_rows, fill_region
 from specx_nb.shortcut import shortcut_check
@@ -40,15 +42,20 @@ def main(per_class:int=10, # images of each class
     check = lambda: shortcut_check(net, images, labels, region)
     direct = lambda: logit_margins(net, fill_region(images, region, "floor"), labels) - logit_margins(
         net, images, labels)
-    check(), direct()  # warm up
-    seconds = dict(check=best_of(rounds, check), direct=best_of(rounds, direct))
-    return dict(seconds=seconds, ratio=seconds["check"] / seconds["direct"], images=len(images),
+    def direct_one_thread():
+        with torch_threads(1): direct()
+    check(), direct(), direct_one_thread()  # warm up
+    seconds = dict(check=best_of(rounds, check), direct_one_thread=best_of(rounds, direct_one_thread),
+                   direct_default_threads=best_of(rounds, direct))
+    return dict(seconds=seconds, ratio=seconds["check"] / seconds["direct_one_thread"], images=len(images),
                 verdicts={r["class_name"]: r["uses_region"] for r in check()},
                 torch_threads_available=torch.get_num_threads())
 
 
 if __name__ == "__main__":
     result = main()
-    print(f"shortcut_check, {result['images']} images: {result['seconds']['check']:.3f} s; direct test "
-          f"{result['seconds']['direct']:.3f} s; ratio {result['ratio']:.1f}")
+    seconds = result["seconds"]
+    print(f"shortcut_check, {result['images']} images: {seconds['check']:.3f} s; direct test "
+          f"{seconds['direct_one_thread']:.3f} s on one thread, {seconds['direct_default_threads']:.3f} s at the "
+          f"default count; ratio to the one-thread peer {result['ratio']:.2f}")
     print(json.dumps(result))
