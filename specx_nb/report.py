@@ -380,6 +380,6 @@ does not when it lies above, and the check cannot decide when it holds minus hal
 <h2>Can the maps be trusted?</h2>
 <p>The maps measured against the simulation's ground truth, {metrics['settings']['trust_per_class']} validation
 observations per class. These checks count positive importance on the background features (the band's grid cells
-that no signal crosses), a different quantity from the band share above. Top-{k} agreement is the Jaccard overlap
-of the {k} most important features of two maps.</p>{tables['trust']}{shown(True)}
+that no signal crosses), a share of the maps, not an intervention like the band check above. Top-{k} agreement is
+the Jaccard overlap of the {k} most important features of two maps.</p>{tables['trust']}{shown(True)}
 <h2>Run</h2>{tables['run']}""")
