@@ -6,7 +6,7 @@
 __all__ = ['READINGS', 'dose_response', 'plot_dose_response', 'control_truth', 'reading_value', 'roc_auc', 'auc_interval',
            'sensitivity_at_specificity', 'within_class_row', 'pooled_row', 'detection_table', 'smallest_detected',
            'detected_cells', 'best_reading', 'is_lime_reading', 'relying_cells', 'data_contrast', 'plot_detection',
-           'reading_settings', 'band_check', 'plot_band_check', 'population_result', 'fill_counterfactuals']
+           'reading_settings', 'population_result', 'fill_counterfactuals']
 
 # %% ../nbs/10_detection.ipynb #d2b9dc9f
 import itertools
@@ -14,15 +14,10 @@ from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
-from tqdm.auto import tqdm
 
-from .core import COLUMN_INCHES, format_interval, format_number, torch_threads
+from .core import COLUMN_INCHES
 from .data import CLASS_NAMES
-from .fast import fast_image_lime
-from .lime import grid_segmentation
-from .population import bootstrap_interval, logit_margins
-from .regions import band_rows, fill_region, region_features, region_share
+from .population import bootstrap_interval
 
 # %% ../nbs/10_detection.ipynb #4789998c
 def _planted_in(record, class_name, strength):
@@ -290,66 +285,6 @@ def reading_settings(reading:str, # e.g. "lime_linear/margin/floor/grid"
     method, score, fill, layout = reading.split("/")
     grid = {"grid": (40, 6), "rows": (40, 1)}[layout]
     return dict(surrogate=method.removeprefix("lime_"), score=score, baseline=fill, grid=grid)
-
-# %% ../nbs/10_detection.ipynb #928bbec2
-def _band_shares(net, images, label, reading, kind, num_samples, seed):
-    "The reading's band share of every image."
-    settings = reading_settings(reading)
-    feature_map = grid_segmentation(images.shape[-2:], settings.pop("grid"))
-    region = region_features(band_rows()[:, None], feature_map)
-    return [region_share(fast_image_lime(net, x, label, segmentation=feature_map, num_samples=num_samples,
-                                         seed=seed, **settings).feature_importance, region,
-                         absolute=kind == "absolute") for x in images]
-
-# %% ../nbs/10_detection.ipynb #896667bd
-def band_check(net:torch.nn.Module, # the network to check
-               control:torch.nn.Module, # the same network, trained without tone
-               images:np.ndarray, # validation images (N, 1, H, W)
-               labels:np.ndarray, # their classes
-               *,
-               reading:tuple[str, str]|None=None, # None: the recommended
-               per_class:int=10, # images of each class explained
-               num_samples:int=2048, # LIME samples per explanation
-               seed:int=0, # seeds every explanation
-               progress:bool=False, # a bar counting the explanations
-              )->list[dict]: # one row per class
-    "Per class: the recommended band share on a network and its control, the direct test on both, a verdict."
-    reading = reading or READINGS["recommended"]
-    rows, floored = [], fill_region(images, band_rows()[:, None], "floor")
-    total = 2 * sum(min(per_class, int((labels == c).sum())) for c in range(len(CLASS_NAMES)))
-    bar = tqdm(total=total, desc="band check: LIME maps", disable=not progress, leave=False)
-    for c, name in enumerate(CLASS_NAMES):
-        members = np.flatnonzero(labels == c)
-        row = dict(class_name=name, explained=min(per_class, len(members)), reading=reading[0], kind=reading[1])
-        for role, model in (("network", net), ("control", control)):
-            with torch_threads(1):
-                shares = _band_shares(model, images[members[:per_class]], c, *reading, num_samples, seed)
-                bar.update(len(shares))
-                change = logit_margins(model, floored[members], labels[members]) - logit_margins(
-                    model, images[members], labels[members])
-            row[f"{role}_share"] = list(bootstrap_interval(shares))
-            row[f"{role}_direct"] = list(bootstrap_interval(change))
-        row["uses_band"] = bool(row["network_share"][1] > row["control_share"][2]
-                                and row["network_direct"][2] < row["control_direct"][1])
-        rows.append(row)
-    bar.close()
-    return rows
-
-# %% ../nbs/10_detection.ipynb #030e7d16
-def plot_band_check(rows:Sequence[dict], # rows of band_check
-                   )->plt.Figure: # two panels: the share above, the direct test below
-    "The recommended band share and the direct test per class, on a network beside its control, with intervals."
-    fig, axes = plt.subplots(2, 1, figsize=(COLUMN_INCHES, 4.6), sharex=True, layout="constrained")
-    x = np.arange(len(rows))
-    for ax, part, label in ((axes[0], "share", "band share"), (axes[1], "direct", "margin change, band floored")):
-        for offset, role in ((-0.15, "network"), (0.15, "control")):
-            mean, low, high = np.array([r[f"{role}_{part}"] for r in rows]).T
-            ax.errorbar(x + offset, mean, yerr=[mean - low, high - mean], fmt="o", ms=5, capsize=3, label=role)
-        ax.set_ylabel(label)
-    axes[1].axhline(0, color="k", lw=0.8)
-    axes[1].set_xticks(x, [r["class_name"] for r in rows])
-    fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=2, fontsize=9)
-    return fig
 
 # %% ../nbs/10_detection.ipynb #446cf246
 def population_result(specs:Sequence, # the networks, from population_specs

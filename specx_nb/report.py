@@ -173,18 +173,21 @@ def trust_tables(trust:dict, # the numbers of trust_report
                           "mean over one observation per class", *_stability_rows(trust))]
 
 # %% ../nbs/12_report.ipynb #d8e0fcf9
+def _named(rows, verdict):
+    "The classes whose verdict is `verdict`, as 'A, B and C', or 'no class'."
+    names = [r["class_name"] for r in rows if r["uses_region"] is verdict]
+    return " and ".join(filter(None, [", ".join(names[:-1]), *names[-1:]])) or "no class"
+
+# %% ../nbs/12_report.ipynb #8d8b6ec2
 def _band_finding(m):
-    "The sentence on the band: the recommended procedure's numbers per class, and the classes that use it."
+    "The sentence on the band: the shortcut check's change of the margin per class, and its verdicts."
     rows = m["band_check"]
-    numbers = "; ".join(f"{r['class_name']} {format_number(r['network_share'][0])} against "
-                        f"{format_number(r['control_share'][0])}, margin {format_number(r['network_direct'][0], 1)} "
-                        f"against {format_number(r['control_direct'][0], 1)}" for r in rows)
-    uses = [r["class_name"] for r in rows if r["uses_band"]]
-    named = " and ".join(filter(None, [", ".join(uses[:-1]), *uses[-1:]])) or "no class"
-    return (f"Does the network use the {BACKGROUND_FREQUENCY:g} Hz band? By the population study's procedure "
-            f"({rows[0]['reading']} band share, and the change of the margin in logits when the band is floored), "
-            f"on this network against the same network trained without the tone: {numbers}. Both part from the "
-            f"control's, intervals and all, for {named}.")
+    numbers = "; ".join(f"{r['class_name']} {format_interval(r['margin_change'], 1)}" for r in rows)
+    return (f"Does the network use the {BACKGROUND_FREQUENCY:g} Hz band? By the shortcut check (the change of the "
+            f"margin in logits when what the images of a class share in the band is taken out, "
+            f"{rows[0]['images']} validation observations of each class, with 95% intervals): {numbers}. It uses "
+            f"the band for {_named(rows, True)}, not for {_named(rows, False)}; the check cannot decide for "
+            f"{_named(rows, None)}.")
 
 # %% ../nbs/12_report.ipynb #e5db0568
 def _against(values, baseline, better):
@@ -344,14 +347,14 @@ def _tables_html(m):
     settings = [(k, " ".join(map(str, v)) if isinstance(v, list) else v, _SETTING_NOTES.get(k, ""))
                 for k, v in {"seed": m["seed"], **m["settings"]}.items()]
     interval = format_interval
-    band = [(r["class_name"], r["explained"], interval(r["network_share"], 2), interval(r["control_share"], 2),
-             interval(r["network_direct"], 1), interval(r["control_direct"], 1), "yes" if r["uses_band"] else "no")
-            for r in m["band_check"]]
+    verdicts = {True: "yes", False: "no", None: "cannot decide"}
+    band = [(r["class_name"], r["images"], interval(r["margin_change"], 1), _percent(r["accuracy"][1]),
+             verdicts[r["uses_region"]]) for r in m["band_check"]]
     accuracy = [("all", _percent(m["accuracy"])), *((c, _percent(a)) for c, a in m["per_class_accuracy"].items())]
     return {"settings": html_table(["setting", "value", "meaning"], settings),
             "accuracy": html_table(["class", "validation accuracy"], accuracy),
-            "band": html_table(["class", "explained", "band share", "control's", "margin change, band floored",
-                                "control's", "uses the band"], band),
+            "band": html_table(["class", "observations", "margin change, common part out",
+                                "accuracy after", "uses the band"], band),
             "trust": "".join(f"<h3>{html.escape(title)}</h3><p>{html.escape(note)}</p>{html_table(header, rows)}"
                              for title, note, header, rows in trust_tables(m["trust"])),
             "run": html_table(["step", "seconds"], m["timings_s"].items())
@@ -371,15 +374,14 @@ def report_html(out_dir:str|Path, # the study folder, with its figures
 <h2>Settings</h2>{tables['settings']}
 <h2>Accuracy</h2>{tables['accuracy']}
 <h2>Does the network use the band?</h2>
-<p>The procedure the population study recommends for one network: per class, the share of LIME's positive
-importance on the rows of the {BACKGROUND_FREQUENCY:g} Hz band ({metrics['band_check'][0]['reading']}), and the
-change of the logit margin when the band's rows are set to the spectrogram's floor, on this network and on the same
-network trained without the tone (the control), means with 95% bootstrap intervals. A class uses the band when both
-intervals part from the control's.</p>{tables['band']}
+<p>The shortcut check: per class, the change of the logit margin when what the class's images share in the rows of
+the {BACKGROUND_FREQUENCY:g} Hz band is taken out and what varies is kept, mean with its 95% bootstrap interval, and
+the validation accuracy afterwards. A class uses the band when the whole interval lies below minus half a logit,
+does not when it lies above, and the check cannot decide when it holds minus half a logit.</p>{tables['band']}
 <h2>Figures</h2>{shown(False)}
 <h2>Can the maps be trusted?</h2>
 <p>The maps measured against the simulation's ground truth, {metrics['settings']['trust_per_class']} validation
 observations per class. These checks count positive importance on the background features (the band's grid cells
-that no signal crosses), a different quantity from the band share above. Top-{k} agreement is the Jaccard overlap
-of the {k} most important features of two maps.</p>{tables['trust']}{shown(True)}
+that no signal crosses), a share of the maps, not an intervention like the band check above. Top-{k} agreement is
+the Jaccard overlap of the {k} most important features of two maps.</p>{tables['trust']}{shown(True)}
 <h2>Run</h2>{tables['run']}""")

@@ -25,11 +25,11 @@ from .core import SettingError, Stages, check_count, write_atomically
 from .data import BACKGROUND_FREQUENCY, CLASS_NAMES, example_indices, plot_time_series
 from .fast import fast_image_lime
 from .lime import grid_segmentation, importance_map, plot_lime_grid
-from .regions import signal_pixel_mask
+from .regions import band_rows, signal_pixel_mask
 from .spectrogram import default_dataset, default_split, plot_spectrograms
 from .train import (classification_metrics, minibatch_predict, plot_confusion, plot_training_progress,
                             save_model, trained_network)
-from .detection import band_check, plot_band_check
+from .shortcut import plot_shortcut_check, shortcut_check
 from .trust import (STABILITY_COUNTS, plot_deletion_curves,
                             plot_ground_truth, plot_intervention, plot_method_maps, plot_randomization,
                             plot_relevance_mass, plot_stability, series_name)
@@ -97,7 +97,7 @@ def study_settings(*,
     per_class = dict(obs_per_class=obs_per_class, trust_per_class=trust_per_class,
                      band_obs_per_class=band_obs_per_class)
     for name, value in per_class.items():
-        if check_count(value, name) > smallest:
+        if check_count(value, name, minimum=2 if name == "band_obs_per_class" else 1) > smallest:
             raise SettingError(name, f"must be at most {smallest}, the validation observations of the smallest "
                                      f"class, got {value}")
     return StudySettings(seed=seed, num_samples=num_samples, stability_counts=counts,
@@ -222,16 +222,16 @@ def _explain(run):
 
 # %% ../nbs/13_study.ipynb #2b99db2b
 def _band(run):
-    "The recommended band check of every class, on the network against the network trained without the tone."
-    s = run.settings
-    control, _ = trained_network(s.seed, background=False)
-    run.band = band_check(run.net, control, run.val_images, run.val_labels, per_class=s.band_obs_per_class,
-                          num_samples=s.num_samples, seed=s.seed, progress=run.progress)
-    run.save("band_check.png", plot_band_check(run.band),
-             f"Does the network use the {BACKGROUND_FREQUENCY:g} Hz band? Per class, the recommended band share "
-             f"({run.band[0]['reading']}, {s.band_obs_per_class} validation observations) above, and the change of "
-             "the margin when the band is floored below, on the network and on its control trained without the "
-             "tone; means with 95% intervals.")
+    "The shortcut check of every class on the band's rows, on the first validation observations of each class."
+    s, labels = run.settings, run.val_labels
+    chosen = np.concatenate([np.flatnonzero(labels == c)[:s.band_obs_per_class] for c in range(len(CLASS_NAMES))])
+    region = np.broadcast_to(band_rows()[:, None], run.val_images.shape[-2:])
+    run.band = shortcut_check(run.net, run.val_images[chosen], labels[chosen], region, seed=s.seed)
+    run.save("band_check.png", plot_shortcut_check(run.band),
+             f"Does the network use the {BACKGROUND_FREQUENCY:g} Hz band? Per class, the change of the logit margin "
+             f"when what its images share in the band is taken out ({s.band_obs_per_class} validation observations "
+             "of each class), mean with its 95% interval; the dashed line is the threshold of half a logit, and the "
+             "title gives the verdict of each colour.")
 
 # %% ../nbs/13_study.ipynb #76ea8d0c
 def _trust_figures(trust, details):

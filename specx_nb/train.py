@@ -35,14 +35,15 @@ from .model import architecture_of, spectrogram_cnn
 from .spectrogram import IMAGE_SIZE, default_dataset
 
 # %% ../nbs/03_train.ipynb #c07dbf0d
-def _as_images(x, input_size, name):
-    "`x` as a float32 tensor of images (N, 1, H, W) of the network's size `input_size`."
+def _as_images(x, input_size, name, channels=1):
+    "`x` as a float32 tensor of images (N, C, H, W) of size `input_size` and `channels` (None: any)."
     if isinstance(x, np.ndarray) and not x.flags.writeable: x = np.array(x)  # torch warns on read-only memory
     try: x = torch.as_tensor(x, dtype=torch.float32)
     except (TypeError, ValueError, RuntimeError) as e:
         raise TypeError(f"`{name}` must be an array of images, got {type(x).__name__}") from e
-    if x.ndim != 4 or x.shape[1] != 1 or tuple(x.shape[2:]) != tuple(input_size) or len(x) == 0:
-        raise ValueError(f"`{name}` must be images (N, 1, {input_size[0]}, {input_size[1]}), got {tuple(x.shape)}")
+    size, c = tuple(input_size or x.shape[2:]), channels or (x.shape[1] if x.ndim == 4 else 1)
+    if x.ndim != 4 or x.shape[1] != c or tuple(x.shape[2:]) != size or len(x) == 0:
+        raise ValueError(f"`{name}` must be images (N, {c}, {size[0]}, {size[1]}), got {tuple(x.shape)}")
     return x
 
 # %% ../nbs/03_train.ipynb #61f53999
@@ -69,8 +70,7 @@ def minibatch_predict(model:nn.Module, # a network built by spectrogram_cnn
     "Classification scores of `model` for the images `x`."
     x = _as_images(x, architecture_of(model)["input_size"], "x")
     check_count(batch_size, "batch_size")
-    with torch_threads(num_threads):
-        return F.softmax(batched_logits(model, x, batch_size, device), dim=1).numpy()
+    with torch_threads(num_threads): return F.softmax(batched_logits(model, x, batch_size, device), dim=1).numpy()
 
 # %% ../nbs/03_train.ipynb #b09ff592
 def scores_to_label(scores:np.ndarray, # classification scores (N, num_classes)
@@ -108,13 +108,15 @@ def _show_progress(history, handle=None):
     plt.close(fig)  # it has been displayed; closing keeps the notebook from showing it once more
     return handle
 
-# %% ../nbs/03_train.ipynb #0d85ab2c
+# %% ../nbs/03_train.ipynb #5b814bef
 def _training_data(model, train_x, train_y, val_x, val_y):
     "The images and labels as tensors, checked against the network."
-    size, classes = architecture_of(model)["input_size"], architecture_of(model)["num_classes"]
-    train_x, val_x = _as_images(train_x, size, "train_x"), _as_images(val_x, size, "val_x")
-    return (train_x, _as_labels(train_y, classes, len(train_x), "train_y"),
-            val_x, _as_labels(val_y, classes, len(val_x), "val_y"))
+    built = architecture_of(model) if isinstance(getattr(model, "architecture", None), dict) else None
+    train_x = _as_images(train_x, built and built["input_size"], "train_x", 1 if built else None)
+    try: classes = built["num_classes"] if built else batched_logits(model, train_x[:1]).shape[1]
+    except (RuntimeError, IndexError) as e: raise ValueError(f"`model` cannot read `train_x`: {e}") from None
+    val_x = _as_images(val_x, train_x.shape[2:], "val_x", train_x.shape[1])
+    return train_x, _as_labels(train_y, classes, len(train_x), "train_y"), val_x, _as_labels(val_y, classes, len(val_x), "val_y")
 
 # %% ../nbs/03_train.ipynb #c142c99b
 def _check_recipe(*, epochs, batch_size, learning_rate, momentum, seed):
@@ -136,10 +138,10 @@ def _record_epoch(history, num_batches, val_logits, val_y, seconds):
     history["epoch_seconds"].append(seconds)
 
 # %% ../nbs/03_train.ipynb #1a27f6a6
-def train_network(model:nn.Module, # a network built by spectrogram_cnn; trained in place
-                  train_x:np.ndarray|torch.Tensor, # training images (N, 1, H, W)
+def train_network(model:nn.Module, # any image classifier; trained in place
+                  train_x:np.ndarray|torch.Tensor, # training images (N, C, H, W)
                   train_y:np.ndarray|torch.Tensor, # their class indices (N,)
-                  val_x:np.ndarray|torch.Tensor, # validation images (M, 1, H, W)
+                  val_x:np.ndarray|torch.Tensor, # validation images (M, C, H, W)
                   val_y:np.ndarray|torch.Tensor, # their class indices (M,)
                   *,
                   epochs:int=8, # passes over the training set
@@ -156,8 +158,7 @@ def train_network(model:nn.Module, # a network built by spectrogram_cnn; trained
     _check_recipe(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, momentum=momentum, seed=seed)
     device, shuffle = torch.device(device or device_of(model)), torch.Generator().manual_seed(int(seed))
     optimizer = torch.optim.SGD(model.to(device).parameters(), lr=learning_rate, momentum=momentum)
-    in_kernel = hasattr(get_ipython(), "kernel")  # in Jupyter, where a displayed figure can be replaced
-    history, handle, live_figure = {key: [] for key in _HISTORY_KEYS}, None, progress and in_kernel
+    history, handle, live_figure = {key: [] for key in _HISTORY_KEYS}, None, progress and hasattr(get_ipython(), "kernel")
     num_batches = -(-len(train_x) // batch_size)
     bar = tqdm(total=epochs * num_batches, desc="Training", unit="batch", disable=live_figure or not progress)
     with torch_threads(num_threads), torch.random.fork_rng(devices=[]), bar:

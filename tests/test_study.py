@@ -11,8 +11,8 @@ import matplotlib.pyplot as plt
 import pytest
 
 from conftest import refused
+from specx_nb.core import format_interval
 from specx_nb.data import CLASS_NAMES
-from specx_nb.detection import READINGS
 from specx_nb.report import caption_mismatches
 from specx_nb.train import load_model
 
@@ -62,7 +62,6 @@ def test_progress_says_what_is_done_and_estimates_from_work(first_run):
     for i, step in enumerate(["data", "network", "evaluation", "explanations", "background band", "trust"]):
         assert f"study, step {i + 1} of 6, {step} [" in shown, step
     assert "study: " not in shown.split("study, step 1 of 6")[1]  # no bar of steps with an estimate of time left
-    assert "band check: LIME maps: " in shown and "/24 [" in shown  # 3 of each of 4 classes, on 2 networks
     work = 256 * (2 * 4 + 6 * 4) + 2 * 4 * 3 * (64 + 128)  # LIME samples: maps, randomisation, stability
     assert work == 12_800 and "trust: LIME samples: " in shown and "/12.8k [" in shown
 
@@ -78,10 +77,9 @@ def test_metrics_follow_the_schema(first_run):
     assert sum(map(sum, matrix)) == 400  # the validation set: 20% of 4 x 500
     assert [row["class_name"] for row in metrics["band_check"]] == list(CLASS_NAMES)
     for row in metrics["band_check"]:
-        assert row["explained"] == 3 and isinstance(row["uses_band"], bool)
-        for key in ("network_share", "control_share", "network_direct", "control_direct"):
-            assert row[key][1] <= row[key][0] <= row[key][2], key
-        assert all(0 <= v <= 1 for v in row["network_share"] + row["control_share"])
+        assert row["images"] == 3 and row["uses_region"] in (True, False, None) and row["reason"]
+        assert row["margin_change"][1] <= row["margin_change"][0] <= row["margin_change"][2]
+        assert all(0 <= v <= 1 for v in row["accuracy"])
     assert metrics["settings"] == {"num_samples": 256, "obs_per_class": 2, "band_obs_per_class": 3, "trust_per_class": 1,
                                    "stability_counts": [64, 128], "device": "cpu"}
     trust = metrics["trust"]
@@ -121,10 +119,11 @@ def test_report_summary_gives_the_numbers_of_every_class(first_run):
     summary = report.split('<ul id="summary">')[1].split("</ul>")[0]
     for name, accuracy in metrics["per_class_accuracy"].items(): assert html.escape(f"{name} {accuracy:.1%}") in summary
     for row in metrics["band_check"]:  # as the band table writes them
-        assert f"{row['class_name']} {row['network_share'][0]:.2f} against {row['control_share'][0]:.2f}" in summary
-        assert f"<td>{row['class_name']}</td><td>3</td><td>{row['network_share'][0]:.2f} [" in report
+        change = format_interval(row["margin_change"], 1)
+        assert f"{row['class_name']} {change}" in summary
+        assert f"<td>{row['class_name']}</td><td>3</td><td>{change}</td>" in report
     assert "LIME (linear)" in summary and "LIME (regression tree" in summary
-    assert "`" not in summary and READINGS["recommended"][0] in summary
+    assert "`" not in summary and "shortcut check" in summary
     assert "<code>{" not in report  # the settings are a table, not a JSON blob
     assert "<td>num_samples</td><td>256</td>" in report
 
