@@ -126,17 +126,12 @@ def frozen_network(fast:nn.Module, # a copy from inference_network, or its tail
     except (RuntimeError, AttributeError): return None  # TorchScript cannot build it, or is gone
 
 # %% ../nbs/06_fast_lime.ipynb #93f9ea75
-_FREEZE_AFTER = 8 * 4096  # images a fast copy scores before its frozen copy is built (eight explanations of 4096)
+_FROZEN = weakref.WeakKeyDictionary()  # fast copy -> {(shape, dtype, device): frozen copy or None}
 
 # %% ../nbs/06_fast_lime.ipynb #142783da
-_FROZEN = weakref.WeakKeyDictionary()  # fast copy -> {"images": images scored, (shape, dtype, device): frozen copy or None}
-
-# %% ../nbs/06_fast_lime.ipynb #a674f8cf
-def _frozen_runner(fast, runner, image, batch_size, images):
-    "`runner` (the fast copy or its tail), or its frozen copy for images like `image` (1, C, H, W) once `fast` has scored _FREEZE_AFTER images."
-    seen = _FROZEN.setdefault(fast, {"images": 0})
-    seen["images"] += images
-    if seen["images"] - images < _FREEZE_AFTER: return runner  # this call's images come after the count
+def _frozen_runner(fast, runner, image, batch_size):
+    "The frozen copy of `runner` (the fast copy or its tail) for images like `image` (1, C, H, W), or `runner`."
+    seen = _FROZEN.setdefault(fast, {})
     key = (tuple(image.shape[1:]), image.dtype, image.device)
     if key not in seen: seen[key] = frozen_network(runner, image.expand(batch_size, *image.shape[1:]).contiguous())
     return runner if seen[key] is None else seen[key]
@@ -170,13 +165,14 @@ def fast_scores(net:nn.Module, # maps images (N, C, H, W) to logits
                 batch_size:int=128, # synthetic images per forward pass
                 device:str|torch.device|None=None, # None: where the net is
                 rewrites:tuple|None=None, # rewrite names; None: the first three
+                frozen:bool=False, # run the frozen copy: faster in bulk
                )->np.ndarray: # float32 (S, len(channels))
     "The plain scorer's scores, a batch at a time, with the network's fast copy when it has one."
     device = device_of(net) if device is None else torch.device(device)
     fast_net = inference_network(net, device, rewrites)
     with evaluating(fast_net if fast_net is not None else net, device) as running:
         runner, fill, offset = _blend_inputs(running, image, fill, device)
-        if fast_net is not None: runner = _frozen_runner(fast_net, runner, fill, batch_size, len(masks))
+        if fast_net is not None and frozen: runner = _frozen_runner(fast_net, runner, fill, batch_size)
         pixels = torch.as_tensor(feature_map.ravel(), dtype=torch.long, device=device)
         scores = []
         for start in range(0, len(masks), batch_size):
@@ -392,9 +388,10 @@ def fast_image_lime(net:nn.Module, # the classifier: images (N, C, H, W) to logi
                     channel:int|Sequence[int], # one class or several
                     *,
                     surrogate:str|BaseEstimator="tree", # name or model
+                    frozen:bool=False, # score with the frozen copy: faster in bulk
                     **options, # any other argument of image_lime
                    )->LimeExplanation: # score_map, feature_map, feature_importance
     "`image_lime` with the packed sampler, the fast scorer and, for the linear surrogate, the closed-form ridge."
     if isinstance(surrogate, str): surrogate = _FAST_SURROGATES.get(surrogate, surrogate)
-    return image_lime(net, image, channel, surrogate=surrogate, sampler=packed_masks, scorer=fast_scores,
-                      **options)
+    scorer = functools.partial(fast_scores, frozen=True) if frozen else fast_scores
+    return image_lime(net, image, channel, surrogate=surrogate, sampler=packed_masks, scorer=scorer, **options)
