@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['shared_power', 'remove_common', 'num_outputs', 'margin_changes', 'shortcut_verdict', 'shortcut_check', 'fresh_copy',
            'shortcut_control', 'plot_shortcut_check', 'validation_specs', 'null_regions', 'network_evidence',
-           'design_verdict', 'pair_kind', 'verdict_rates', 'shortcut_validation']
+           'design_verdict', 'pair_kind', 'verdict_rates', 'shortcut_validation', 'region_rank', 'map_band_ranks']
 
 # %% ../nbs/11_shortcut.ipynb #b3e3f94a
 import copy
@@ -21,12 +21,15 @@ import torch
 from torch import nn
 
 from .core import COLUMN_INCHES, SettingError, batched_logits, torch_threads, write_atomically
-from .data import CLASS_NAMES
+from .data import CLASS_NAMES, generate_time_series
+from .detection import READINGS, reading_settings
+from .fast import fast_image_lime
+from .lime import grid_segmentation
 from .population import (NetworkSpec, bootstrap_interval, has_tone, intervention_effects,
                                  logit_margins, network_key, population_network, population_specs,
-                                 reliance, tone_versions)
+                                 reliance, simulation, tone_versions)
 from .regions import band_rows, fill_region
-from .spectrogram import IMAGE_SIZE, default_split
+from .spectrogram import IMAGE_SIZE, default_split, spectrogram_images
 from .train import train_network
 
 # %% ../nbs/11_shortcut.ipynb #9867c2fa
@@ -344,4 +347,35 @@ def shortcut_validation(specs:Sequence[NetworkSpec], # the networks, e.g. valida
             found = network_evidence(spec, sizes)
             if path is not None: write_atomically(path, json.dumps(found))
             rows += found
+    return rows
+
+# %% ../nbs/11_shortcut.ipynb #6a278c0e
+def region_rank(importance_rows:np.ndarray, # (H,): each row's importance
+                region_rows:np.ndarray, # bool (H,): a contiguous group of rows
+               )->int: # 1 when no group of as many rows holds more
+    "The rank of a group of rows among every contiguous group of as many rows, by summed importance; 1 is the top."
+    values, rows = np.asarray(importance_rows, dtype=np.float64), np.asarray(region_rows)
+    where = np.flatnonzero(rows) if rows.dtype == bool and rows.shape == values.shape else np.array([], int)
+    if not where.size or where[-1] - where[0] + 1 != where.size:
+        raise SettingError("region_rows", f"must be a bool mask of {values.shape} holding one run of rows")
+    sums = np.convolve(values, np.ones(where.size), mode="valid")
+    return int((sums > sums[where[0]] + 1e-12).sum()) + 1
+
+# %% ../nbs/11_shortcut.ipynb #1efe4159
+def map_band_ranks(spec:NetworkSpec, # a network of the population's kinds
+                   num_images:int=5, # validation images of each class
+                   seed:int=0, # fixes LIME's samples
+                  )->list[dict]: # one row per class: the network, the class, the band's rank
+    "The band's rank on the recommended map of each class, averaged over a few images, on one network."
+    settings = reading_settings(READINGS["recommended"][0])
+    feature_map = grid_segmentation(IMAGE_SIZE, settings.pop("grid"))
+    net, (labels, _, val) = population_network(spec), default_split(seed=spec.seed)
+    images = spectrogram_images(generate_time_series(seed=spec.seed, **simulation(spec))[0][val])
+    rows = []
+    for c, name in enumerate(CLASS_NAMES):
+        with torch_threads(1): maps = [fast_image_lime(net, images[i], c, segmentation=feature_map, seed=seed,
+                                                       frozen=True, **settings)
+                                       for i in np.flatnonzero(labels[val] == c)[:num_images]]
+        per_row = np.mean([np.clip(m.feature_importance, 0, None)[feature_map].sum(axis=1) for m in maps], axis=0)
+        rows.append(dict(spec._asdict(), class_name=name, rank=region_rank(per_row, band_rows())))
     return rows
