@@ -4,8 +4,9 @@
 
 # %% auto #0
 __all__ = ['shared_power', 'remove_common', 'num_outputs', 'margin_changes', 'shortcut_verdict', 'shortcut_check', 'fresh_copy',
-           'shortcut_control', 'plot_shortcut_check', 'validation_specs', 'null_regions', 'network_evidence',
-           'design_verdict', 'pair_kind', 'verdict_rates', 'shortcut_validation', 'region_rank', 'map_band_ranks']
+           'shortcut_control', 'plot_shortcut_check', 'validation_specs', 'null_regions', 'share_control',
+           'network_evidence', 'design_verdict', 'pair_kind', 'verdict_rates', 'shortcut_validation', 'region_rank',
+           'map_band_ranks']
 
 # %% ../nbs/11_shortcut.ipynb #b3e3f94a
 import copy
@@ -261,26 +262,40 @@ def null_regions(region:np.ndarray, # bool (H, W), a region of whole rows
     return [np.broadcast_to(np.isin(np.arange(height), g)[:, None], region.shape) for g in groups]
 
 # %% ../nbs/11_shortcut.ipynb #4b22ce5e
-def _design_evidence(net, control, images, taken, label, region):
-    "Every design's margin change with its interval (the control's: the paired difference), and the null's means."
+def share_control(spec:NetworkSpec, # a network of the population's kinds
+                  net:nn.Module, # that network
+                  region:np.ndarray, # bool (H, W): the band
+                  share:float=0.5, # of the training images emptied
+                 )->nn.Module: # the control, trained
+    "The control `shortcut_control` trains for a network of the population, from its training images."
+    labels, train, _ = default_split(seed=spec.seed)
+    series = generate_time_series(seed=spec.seed, **simulation(spec))[0][train]
+    return shortcut_control(net, spectrogram_images(series), labels[train], region, seed=spec.seed, share=share)
+
+# %% ../nbs/11_shortcut.ipynb #1f506849
+def _design_evidence(net, controls, images, taken, label, region):
+    "Every design's margin change with its interval (a control's: the paired difference), and the null's means."
     floor = lambda where: fill_region(images, where, "floor")
     change = lambda x, model=net: margin_changes(model, images, x, label)
     found = {f"{name}_{k}": change(remove_common(images, region, over=k, along_rows=rows))
              for name, rows in (("shared", True), ("median", False)) for k in (1, 2, 3)}
     found |= dict(floor=change(floor(region)), removed=change(taken))
-    found["control_floor"] = found["floor"] - change(floor(region), control)
+    found["control_floor"] = found["floor"] - change(floor(region), controls["floor"])
+    found["control_share"] = found["shared_3"] - change(remove_common(images, region), controls["share"])
     found = {k: bootstrap_interval(v) for k, v in found.items()}
     return {k: np.round(v, 4).tolist() for k, v in found.items()} | dict(
         null=[round(float(change(floor(r)).mean()), 4) for r in null_regions(region)])
 
-# %% ../nbs/11_shortcut.ipynb #a7e347fa
+# %% ../nbs/11_shortcut.ipynb #9c64db35
 def network_evidence(spec:NetworkSpec, # a network of the population's kinds
                      sizes:Sequence[int]=(10, 50), # images of each class read
                     )->list[dict]: # one row per class: truth and evidence
     "The truth and every design's margin changes, class by class, on one network."
-    net, control = population_network(spec), population_network(NetworkSpec(spec.head, "no_background", spec.seed))
+    net, region = population_network(spec), np.broadcast_to(band_rows()[:, None], IMAGE_SIZE)
+    controls = dict(floor=population_network(NetworkSpec(spec.head, "no_background", spec.seed)),
+                    share=share_control(spec, net, region))
     labels = default_split(seed=spec.seed)[0][default_split(seed=spec.seed)[2]]
-    versions, region = tone_versions(spec), np.broadcast_to(band_rows()[:, None], IMAGE_SIZE)
+    versions = tone_versions(spec)
     truth = intervention_effects(net, {k: versions[k] for k in ("as trained", "removed", "added")}, labels)
     rows = []
     for c, (name, tone) in enumerate(zip(CLASS_NAMES, has_tone(spec))):
@@ -288,7 +303,7 @@ def network_evidence(spec:NetworkSpec, # a network of the population's kinds
                    margin_change=truth[name]["margin_change"])
         for n in sizes:
             chosen = np.flatnonzero(labels == c)[:n]
-            row[f"n{n}"] = _design_evidence(net, control, versions["as trained"][chosen],
+            row[f"n{n}"] = _design_evidence(net, controls, versions["as trained"][chosen],
                                             versions["removed"][chosen], c, region)
         rows.append(row)
     return rows
