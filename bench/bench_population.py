@@ -9,11 +9,12 @@ bench/README.md.
 
 `--breakdown` measures one network's cost part by part instead, as `network_records` runs it in the population (one
 torch thread, the full population's settings), on a few cached networks of different kinds: a fresh training, the
-truth, LIME's scoring per layout, its tree and ridge fits, the comparators; it checks that the records come out as
-stored in nbs/population.json, and with `--peer DIR` (a copy of the package's code before a change, e.g.
-`git archive COMMIT | tar -x -C DIR`) it measures that code too, network by network in turn, so that a change's
-saving is read from one run. `--samples` measures how far the readings the pages rely on move with 512 and 1024
-LIME samples against the stored 2048, and what fewer samples save.
+truth, LIME's scoring per layout, its tree and ridge fits, the comparators; with `--peer DIR` (a copy of the
+package's code before a change, e.g. `git archive COMMIT specx_nb | tar -x -C DIR`) it measures that code too,
+network by network in turn, so that a change's saving is read from one run, and checks that both give the same
+records; it also says how far they are from the stored nbs/population.json. `--samples` measures how far the
+readings the pages rely on move with 512 and 1024 LIME samples against 2048 (the population's), and what fewer
+samples save.
 """
 import argparse
 import json
