@@ -153,7 +153,8 @@ def timed_parts(population, seconds):
                 if part: seconds[part] = seconds.get(part, 0.0) + time.perf_counter() - start
         setattr(owner, name, timed)
         return lambda: setattr(owner, name, function)
-    layout = lambda net, image, fill, feature_map, *a, **k: f"LIME scoring, {'rows' if feature_map.max() < 40 else 'grid'}"
+    def layout(net, image, fill, feature_map, *args, **kwargs):  # the rows layout has 40 features
+        return f"LIME scoring, {'rows' if feature_map.max() < 40 else 'grid'}"
     tree = lambda masks, y, weights, surrogate="tree", *a, **k: "LIME tree fits" if surrogate == "tree" else None
     return [timing(population, "population_network", lambda *a, **k: "network from the cache"),
             timing(population, "tone_versions", lambda *a, **k: "truth: tone versions"),
