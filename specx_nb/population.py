@@ -110,14 +110,18 @@ def tone_versions(spec:NetworkSpec, # the network
                  )->dict[str, np.ndarray]: # float32 (M, 1, H, W) by version
     "The network's validation images as trained, with the tone removed or added, and with the band floored."
     labels, _, val = default_split(seed=spec.seed)
-    own = generate_time_series(seed=spec.seed, **simulation(spec))[0][val]
-    none = generate_time_series(seed=spec.seed, background=False)[0][val]
-    amplitude = BACKGROUND_AMPLITUDE * (spec.strength or 1.0)
-    everywhere = generate_time_series(seed=spec.seed, background_amplitude=amplitude)[0][val]
-    lacking = ~has_tone(spec)[labels[val]]
-    series = {"as trained": own, "removed": none, "added": np.where(lacking[:, None], everywhere, own)}
-    images = {name: spectrogram_images(x) for name, x in series.items()}
-    images["floor filled"] = fill_region(images["as trained"], band_rows()[:, None], "floor")
+    settings, lacking = simulation(spec), ~has_tone(spec)[labels[val]]
+    own = generate_time_series(seed=spec.seed, **settings)[0][val]
+    series = {"as trained": own, "removed": own, "added": own}  # the same array where nothing changes
+    if settings != dict(background=False):
+        series["removed"] = generate_time_series(seed=spec.seed, background=False)[0][val]
+    if lacking.any():
+        amplitude = BACKGROUND_AMPLITUDE * (spec.strength or 1.0)
+        everywhere = generate_time_series(seed=spec.seed, background_amplitude=amplitude)[0][val]
+        series["added"] = np.where(lacking[:, None], everywhere, own)
+    trained = spectrogram_images(own)
+    images = {name: trained if x is own else spectrogram_images(x) for name, x in series.items()}
+    images["floor filled"] = fill_region(trained, band_rows()[:, None], "floor")
     return images
 
 # %% ../nbs/09_population.ipynb #78d6443d
@@ -147,7 +151,10 @@ def intervention_effects(net:torch.nn.Module, # the classifier
                          labels:np.ndarray, # the validation labels
                         )->dict: # {class: {"accuracy", "margin_change"}}
     "Per class, the accuracy of every version and its paired change of the margin against 'as trained'."
-    margins = {name: logit_margins(net, images, labels) for name, images in versions.items()}
+    scored = {}  # a version that is the very array of another is scored once
+    for images in versions.values():
+        if id(images) not in scored: scored[id(images)] = logit_margins(net, images, labels)
+    margins = {name: scored[id(images)] for name, images in versions.items()}
     effects = {}
     for c, name in enumerate(CLASS_NAMES):
         members = labels == c
@@ -170,6 +177,15 @@ def reliance(effect:dict, # one class's entry of intervention_effects
 # %% ../nbs/09_population.ipynb #a10b22c4
 _LAYOUTS = {"grid": (40, 6), "rows": (40, 1)}  # the feature layouts read
 
+# %% ../nbs/09_population.ipynb #fbf4e904
+def _layout_samples(num_samples):
+    "LIME's samples of every layout, from one count or {layout: count}; a SettingError naming `num_samples` else."
+    counts = num_samples if isinstance(num_samples, dict) else dict.fromkeys(_LAYOUTS, num_samples)
+    if set(counts) != set(_LAYOUTS):
+        raise SettingError("num_samples", f"must be a count or give one for each of {tuple(_LAYOUTS)}, "
+                                          f"got {num_samples!r}")
+    return {layout: check_count(counts[layout], "num_samples") for layout in _LAYOUTS}
+
 # %% ../nbs/09_population.ipynb #81c91175
 def _shares(importance, region):
     "[positive share, absolute share] of one map's importance on the region."
@@ -181,23 +197,26 @@ def lime_band_shares(net:torch.nn.Module, # the classifier
                      label:int, # the class explained
                      *,
                      fills:Sequence[str]=("mean", "floor", "blur"), # fills read
-                     num_samples:int=2048, # LIME samples per fill and layout
+                     num_samples:int|dict=2048, # LIME samples, or {layout: samples}
                      seed:int=0, # fixes the masks and the trees
                     )->dict: # {reading: [positive, absolute]}
     "LIME's band shares under every layout, fill, score and surrogate."
     readings, band, classes = {}, band_rows()[:, None], range(len(CLASS_NAMES))
-    for layout, grid in _LAYOUTS.items():
+    for layout, count in _layout_samples(num_samples).items():
+        grid = _LAYOUTS[layout]
         feature_map = grid_segmentation(image.shape[-2:], grid)
-        region, masks = region_features(band, feature_map), sample_masks(num_samples, grid[0] * grid[1], seed)
-        weights = lime_kernel_weights(masks)
+        region, masks = region_features(band, feature_map), sample_masks(count, grid[0] * grid[1], seed)
+        weights, responses, trees = lime_kernel_weights(masks), {}, {}
         for fill in fills:
             logits = torch.as_tensor(fast_scores(net, image, fill_image(image, fill), feature_map, masks, classes,
                                                  score="logit"))
             for score in SCORES:
-                y = scores_from_logits(logits, [label], score)[:, 0].double().numpy()
-                for surrogate, model in (("tree", "tree"), ("linear", ClosedFormRidge())):
-                    importance = fit_surrogate(masks, y, weights, model, (seed, label))
-                    readings[f"lime_{surrogate}/{score}/{fill}/{layout}"] = _shares(importance, region)
+                y = responses[f"{score}/{fill}"] = scores_from_logits(logits, [label], score)[:, 0].double().numpy()
+                trees[f"{score}/{fill}"] = fit_surrogate(masks, y, weights, "tree", (seed, label))
+        ridge = ClosedFormRidge().fit(masks, np.stack(list(responses.values()), axis=1), weights)  # all at once
+        for name, linear in zip(responses, ridge.coef_):
+            readings[f"lime_tree/{name}/{layout}"] = _shares(trees[name], region)
+            readings[f"lime_linear/{name}/{layout}"] = _shares(linear, region)
     return readings
 
 # %% ../nbs/09_population.ipynb #11b4a8be
@@ -228,7 +247,7 @@ def explainer_readings(net:torch.nn.Module, # the classifier
                        images:np.ndarray, # (N, 1, H, W) of one class
                        label:int, # their class
                        *,
-                       num_samples:int=2048, # LIME samples per fill and layout
+                       num_samples:int|dict=2048, # LIME samples, or {layout: samples}
                        shap_samples:int=256, # KernelSHAP's coalitions
                        seed:int=0, # seed of every explanation
                       )->dict: # {reading: [positive, absolute]}
@@ -246,10 +265,11 @@ def explainer_readings(net:torch.nn.Module, # the classifier
 def network_records(spec:NetworkSpec, # the network
                     *,
                     obs_per_class:int=3, # validation images explained per class
-                    num_samples:int=2048, # LIME samples per fill and layout
+                    num_samples:int|dict=2048, # LIME samples, or {layout: samples}
                     shap_samples:int=256, # KernelSHAP's coalitions
                    )->list[dict]: # one record per class
     "The truth by intervention and every reading, for every class of one network."
+    _layout_samples(num_samples)  # a bad count fails before any work
     with torch_threads(1):
         net, (labels, _, val) = population_network(spec), default_split(seed=spec.seed)
         labels, versions = labels[val], tone_versions(spec)
