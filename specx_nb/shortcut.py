@@ -277,11 +277,12 @@ def _design_evidence(net, controls, images, taken, label, region):
     "Every design's margin change with its interval (a control's: the paired difference), and the null's means."
     floor = lambda where: fill_region(images, where, "floor")
     change = lambda x, model=net: margin_changes(model, images, x, label)
-    found = {f"{name}_{k}": change(remove_common(images, region, over=k, along_rows=rows))
-             for name, rows in (("shared", True), ("median", False)) for k in (1, 2, 3)}
+    common = {f"{name}_{k}": remove_common(images, region, over=k, along_rows=rows)
+              for name, rows in (("shared", True), ("median", False)) for k in (1, 2, 3)}
+    found = {design: change(x) for design, x in common.items()}
     found |= dict(floor=change(floor(region)), removed=change(taken))
     found["control_floor"] = found["floor"] - change(floor(region), controls["floor"])
-    found["control_share"] = found["shared_3"] - change(remove_common(images, region), controls["share"])
+    found["control_share"] = found["shared_3"] - change(common["shared_3"], controls["share"])
     found = {k: bootstrap_interval(v) for k, v in found.items()}
     return {k: np.round(v, 4).tolist() for k, v in found.items()} | dict(
         null=[round(float(change(floor(r)).mean()), 4) for r in null_regions(region)])
