@@ -138,8 +138,8 @@ def shortcut_verdict(change:Sequence[float], # mean, low and high of the margin 
     mean, low, high = change
     if high < -threshold: return dict(uses_region=True, reason=f"the margin falls by more than {threshold:g}")
     if low > -threshold: return dict(uses_region=False, reason=f"the margin falls by less than {threshold:g}")
-    return dict(uses_region=None, reason=f"the interval [{low:.2f}, {high:.2f}] holds -{threshold:g}; "
-                                         "more images of the class would decide")
+    return dict(uses_region=None, reason=f"the interval [{low:.2f}, {high:.2f}] holds -{threshold:g}: the fall "
+                                         "may lie on either side of the threshold")
 
 # %% ../nbs/11_shortcut.ipynb #b1a4b6a5
 def _class_row(net, control, images, taken, label, threshold, seed):
